@@ -1,0 +1,72 @@
+"""``nbgrader collect``: copy each student's chosen submission into ``submitted/``."""
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.exchange.abc import ExchangeCollect as ABCExchangeCollect
+
+from .. import _core
+from .exchange import Exchange
+
+# Where the core puts the student id into the destination path (ids never hold NUL).
+_STUDENT_SLOT = "\0"
+
+_MESSAGES = {
+    "collected": "Collecting submission: {student} {assignment}",
+    "updated": "Updating submission: {student} {assignment}",
+    "exists": "Submission already exists, use --update to update: {student} {assignment}",
+    "not_newer": "No newer submission to collect: {student} {assignment}",
+}
+
+
+class ExchangeCollect(Exchange, ABCExchangeCollect):
+    """Collect from ``inbound/{student}/``; the directory name is the student's identity.
+
+    ``check_owner`` is accepted but unused: every pod writes as uid 1000, so Unix owners say
+    nothing about who submitted.
+    """
+
+    def init_src(self) -> None:
+        self.course = self.require_course()
+        self.check_id("assignment", self.coursedir.assignment_id)
+        self.duedate = self._duedate() if self.before_duedate else None
+
+    def _duedate(self):
+        with Gradebook(self.coursedir.db_url, self.course) as gb:
+            try:
+                return gb.find_assignment(self.coursedir.assignment_id).duedate
+            except MissingEntry:
+                return None
+
+    def copy_files(self) -> None:
+        assignment = self.coursedir.assignment_id
+        dest_template = self.coursedir.format_path(
+            self.coursedir.submitted_directory, _STUDENT_SLOT, assignment
+        )
+        result = self.call_core(
+            _core.collect,
+            self.root,
+            self.course,
+            assignment,
+            dest_template,
+            students=self.student_filter(),
+            update=self.update,
+            before_duedate=self.before_duedate,
+            duedate=self.duedate.isoformat() if self.duedate else None,
+            ignore=list(self.coursedir.ignore),
+            include=list(self.coursedir.include),
+            limits=self.limits(),
+        )
+        records = result["records"]
+        if not records:
+            self.log.warning(
+                "No submissions of '%s' for course '%s' to collect", assignment, self.course
+            )
+            return
+        self.log.info(
+            "Processing %d submissions of '%s' for course '%s'",
+            len(records),
+            assignment,
+            self.course,
+        )
+        for rec in records:
+            message = _MESSAGES[rec["action"]]
+            self.log.info(message.format(student=rec["student_id"], assignment=assignment))

@@ -1,0 +1,103 @@
+"""``nbgrader list``: released assignments, the student's own submissions, or the inbound.
+
+What :meth:`ExchangeList.start` returns is read by JupyterLab's Assignments tab and by
+formgrader, so the dicts have exactly the keys of nbgrader's default exchange.
+"""
+
+from typing import Any, Dict, List
+
+from nbgrader.exchange.abc import ExchangeList as ABCExchangeList
+
+from .. import _core
+from .exchange import Exchange
+
+
+class ExchangeList(Exchange, ABCExchangeList):
+    """List (or with ``--remove``, withdraw) assignments on the per-student layout."""
+
+    def _assignment_filter(self):
+        return self.coursedir.assignment_id or None
+
+    def _query(self) -> List[Dict[str, Any]]:
+        assignment = self._assignment_filter()
+        if assignment is not None and assignment != "*":
+            self.check_id("assignment", assignment)
+        else:
+            assignment = None
+        if self.inbound:
+            result = self.call_core(
+                _core.list_inbound,
+                self.root,
+                self.course_filter(None),
+                assignment,
+                self.student_filter(),
+            )
+        elif self.cached:
+            student = self.student_id()
+            result = self.call_core(
+                _core.list_cached,
+                self.root,
+                self.cache,
+                self.course_filter(student),
+                assignment,
+                student,
+                self.assignment_dir,
+                self.path_includes_course,
+            )
+        else:
+            result = self.call_core(
+                _core.list_released,
+                self.root,
+                self.course_filter(self.student_id()),
+                assignment,
+                self.assignment_dir,
+                self.path_includes_course,
+            )
+        return result["assignments"]
+
+    def list_files(self) -> List[Dict[str, Any]]:
+        assignments = self._query()
+        if self.inbound or self.cached:
+            self.log.info("Submitted assignments:")
+            for assignment in assignments:
+                for info in assignment["submissions"]:
+                    self.log.info(_format_submission(info))
+        else:
+            self.log.info("Released assignments:")
+            for info in assignments:
+                self.log.info(_format_released(info))
+        return assignments
+
+    def remove_files(self) -> List[Dict[str, Any]]:
+        if self.inbound or self.cached:
+            self.fail(
+                "--remove only withdraws released assignments; submissions are never deleted "
+                "by `nbgrader list` (see `nbgrader-k8s gc` to prune old submissions)."
+            )
+        assignments = self._query()
+        self.log.info("Removing released assignments:")
+        for info in assignments:
+            self.log.info(_format_released(info))
+            self.call_core(
+                _core.unrelease_assignment, self.root, info["course_id"], info["assignment_id"]
+            )
+            info["status"] = "removed"
+        return assignments
+
+
+def _format_released(info: Dict[str, Any]) -> str:
+    msg = "{course_id} {assignment_id}".format(**info)
+    if info["status"] == "fetched":
+        msg += " (already downloaded)"
+    return msg
+
+
+def _format_submission(info: Dict[str, Any]) -> str:
+    msg = "{course_id} {student_id} {assignment_id} {timestamp}".format(**info)
+    if info["has_local_feedback"] and not info["feedback_updated"]:
+        msg += " (feedback already fetched)"
+    elif info["has_exchange_feedback"]:
+        msg += " (feedback ready to be fetched)"
+    else:
+        msg += " (no feedback available)"
+    return msg

@@ -1,0 +1,60 @@
+"""``nbgrader submit``: publish the student's work into their own ``inbound/{student}``."""
+
+import os
+
+from nbgrader.exchange.abc import ExchangeSubmit as ABCExchangeSubmit
+from traitlets import Bool
+
+from .. import _core
+from .exchange import Exchange
+
+
+class ExchangeSubmit(Exchange, ABCExchangeSubmit):
+    """Submit to ``inbound/{student}/{assignment}+{timestamp}+{random}``."""
+
+    add_random_string = Bool(
+        True,
+        help=(
+            "Accepted for compatibility with nbgrader's default exchange. This exchange always "
+            "ends submission names with a random part, which its layout relies on."
+        ),
+    ).tag(config=True)
+
+    def init_src(self) -> None:
+        course = self.coursedir.course_id
+        if self.path_includes_course:
+            root = os.path.join(course, self.coursedir.assignment_id)
+        else:
+            root = self.coursedir.assignment_id
+        self.src_path = os.path.abspath(os.path.join(self.assignment_dir, root))
+        self.coursedir.assignment_id = os.path.basename(self.src_path)
+        if not os.path.isdir(self.src_path):
+            self.fail(f"Assignment not found at: {self.src_path}")
+
+    def init_dest(self) -> None:
+        self.course = self.require_course()
+        self.check_id("assignment", self.coursedir.assignment_id)
+        self.student = self.student_id()
+        if not self.authenticator.has_access(self.student, self.course):
+            self.fail("You do not have access to this course.")
+
+    def copy_files(self) -> None:
+        self.log.info("Source: %s", self.src_path)
+        result = self.call_core(
+            _core.submit,
+            self.root,
+            self.course,
+            self.student,
+            self.coursedir.assignment_id,
+            self.src_path,
+            self.timestamp,
+            self.cache,
+            strict=self.strict,
+            ignore=list(self.coursedir.ignore),
+            include=list(self.coursedir.include),
+            limits=self.limits(),
+        )
+        self.log.info("Destination: %s", result["path"])
+        self.log.info(
+            "Submitted as: %s %s %s", self.course, self.coursedir.assignment_id, self.timestamp
+        )
