@@ -1,0 +1,186 @@
+"""Run a command the way kubelet would run it in a pod built from a Kubernetes pod manifest.
+
+No cluster here, so a "pod" is: a new mount namespace whose root is a fresh tmpfs holding the
+OS (``/usr``, ``/etc``... read-only), the Python interpreter and venv (read-only: on this
+machine they live under ``/root``, which uid 1000 cannot traverse), a home directory, and
+*exactly* the manifest's ``volumeMounts``: each one a bind of ``{volume dir}/{subPath}``,
+read-only when ``readOnly``. Nothing else of the volume is visible. The command runs as the
+manifest's ``runAsUser``/``runAsGroup`` (default 1000:100, jovyan), via ``chroot --userspec``.
+
+Kubelet's subPath behaviour is reproduced where it matters for us: a missing subPath is created
+by root (root-owned, 0755), and a subPath that passes through a symlink is refused.
+"""
+
+import importlib.util
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+# The OS a container image would bring; each bound read-only when present on this machine.
+_OS_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt")
+
+
+def namespaces_available() -> Optional[str]:
+    """None when pods can be simulated here, else why not (for a loud skip)."""
+    if os.geteuid() != 0:
+        return "pod simulation needs root (mount namespaces, chroot, setuid)"
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"unshare --mount failed: {probe.stderr.strip()}"
+    return None
+
+
+def python_paths() -> List[str]:
+    """What the pod needs to run this venv's Python and our package: the base interpreter,
+    the venv, and the package's source dir (an editable install points there)."""
+    spec = importlib.util.find_spec("nbgrader_k8s_exchange")
+    paths = {os.path.realpath(sys.base_prefix), sys.prefix}
+    package_parent = Path(spec.origin).resolve().parent.parent
+    paths.add(str(package_parent))
+    return sorted(paths)
+
+
+def _mounts_of(manifest: Mapping) -> List[dict]:
+    container = manifest["spec"]["containers"][0]
+    return list(container.get("volumeMounts") or [])
+
+
+def _claims_of(manifest: Mapping) -> Dict[str, str]:
+    claims = {}
+    for volume in manifest["spec"].get("volumes") or []:
+        pvc = volume.get("persistentVolumeClaim")
+        if pvc:
+            claims[volume["name"]] = pvc["claimName"]
+    return claims
+
+
+def _ids_of(manifest: Mapping) -> (int, int):
+    ctx = dict(manifest["spec"].get("securityContext") or {})
+    ctx.update(manifest["spec"]["containers"][0].get("securityContext") or {})
+    return int(ctx.get("runAsUser") or 1000), int(ctx.get("runAsGroup") or 100)
+
+
+def _kubelet_subpath(volume_dir: Path, sub_path: str) -> Path:
+    """Resolve a subPath as kubelet does: never through a symlink; create it if missing."""
+    current = volume_dir
+    for part in [p for p in sub_path.split("/") if p]:
+        if part in (".", ".."):
+            raise PodError(f"subPath {sub_path!r} must not contain '.' or '..'")
+        current = current / part
+        if current.is_symlink():
+            raise PodError(f"subPath {sub_path!r} passes through a symlink: {current}")
+        if not current.exists():
+            current.mkdir(mode=0o755)  # kubelet creates missing subPaths as root
+            os.chown(current, 0, 0)
+    return current
+
+
+class PodError(RuntimeError):
+    """The pod could not be set up (as kubelet would report CreateContainerConfigError)."""
+
+
+def pod_script(
+    manifest: Mapping,
+    volume_dirs: Mapping[str, Path],
+    argv: Sequence[str],
+    home: Path,
+    env: Mapping[str, str],
+    stage: Path,
+) -> str:
+    """The shell script run (as root) inside the new mount namespace."""
+    uid, gid = _ids_of(manifest)
+    claims = _claims_of(manifest)
+    root = stage / "root"
+    q = shlex.quote
+    lines = [
+        "set -eu",
+        f"mount -t tmpfs -o mode=0755 pod-root {q(str(root))}",
+    ]
+
+    def bind(src: str, dest: str, read_only: bool) -> None:
+        target = f"{root}{dest}"
+        kind = "-d" if os.path.isdir(src) else "-f"
+        lines.append(
+            f"[ {kind} {q(target)} ] || {{ mkdir -p {q(os.path.dirname(target))}; "
+            + ("mkdir " if kind == "-d" else "touch ")
+            + f"{q(target)}; }}"
+        )
+        lines.append(f"mount --rbind {q(src)} {q(target)}")
+        if read_only:
+            lines.append(f"mount -o remount,bind,ro {q(target)}")
+
+    for path in _OS_DIRS:
+        if os.path.islink(path):
+            lines.append(f"ln -s {q(os.readlink(path))} {q(f'{root}{path}')}")
+        elif os.path.isdir(path):
+            bind(path, path, True)
+    for path in python_paths():
+        bind(path, path, True)
+    lines += [
+        f"mkdir -p {q(f'{root}/proc')} {q(f'{root}/dev')} {q(f'{root}/tmp')}",
+        f"mount -t proc proc {q(f'{root}/proc')}",
+        f"mount --rbind /dev {q(f'{root}/dev')}",
+        f"mount -t tmpfs -o mode=1777 pod-tmp {q(f'{root}/tmp')}",
+    ]
+    bind(str(home), "/home/jovyan", False)
+    for mount in _mounts_of(manifest):
+        claim = claims.get(mount["name"])
+        if claim is None or claim not in volume_dirs:
+            raise PodError(f"volumeMount {mount['name']!r} has no backing volume here")
+        source = _kubelet_subpath(Path(volume_dirs[claim]), mount.get("subPath") or "")
+        bind(str(source), mount["mountPath"], bool(mount.get("readOnly")))
+
+    env_args = " ".join(q(f"{k}={v}") for k, v in env.items())
+    command = " ".join(q(a) for a in argv)
+    lines.append(
+        f"exec chroot --userspec={uid}:{gid} --groups={gid} {q(str(root))} "
+        f"/usr/bin/env -i {env_args} /bin/sh -c {q('cd /home/jovyan && exec ' + command)}"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def pod_env(manifest: Mapping, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """The container's env from the manifest (plain values), plus a usable PATH and HOME."""
+    env = {}
+    for item in manifest["spec"]["containers"][0].get("env") or []:
+        if "value" in item and item["value"] is not None:
+            env[item["name"]] = str(item["value"])
+    env.update(
+        PATH=f"{sys.prefix}/bin:/usr/local/bin:/usr/bin:/bin",
+        HOME="/home/jovyan",
+        USER="jovyan",
+        LANG="C.UTF-8",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_in_pod(
+    manifest: Mapping,
+    volume_dirs: Mapping[str, Path],
+    argv: Sequence[str],
+    *,
+    home: Path,
+    env: Optional[Mapping[str, str]] = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """Run ``argv`` in the pod ``manifest`` describes; stdout and stderr together."""
+    uid, gid = _ids_of(manifest)
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(home, uid, gid)
+    with tempfile.TemporaryDirectory(prefix="pod-") as stage:
+        (Path(stage) / "root").mkdir()
+        script = pod_script(manifest, volume_dirs, argv, home, pod_env(manifest, env), Path(stage))
+        return subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
