@@ -221,3 +221,39 @@ def fetch_feedback(
     ``{assignment_dir}/[{course}/]{assignment}/feedback/{timestamp}/{notebook}.html``.
     Returns ``{"fetched": [{"assignment_id", "notebook_id", "timestamp", "path"}],
     "missing": [same without path], "warnings"}``."""
+
+def exchange_mounts(
+    username: str,
+    student_courses: Sequence[str],
+    instructor_courses: Sequence[str],
+    *,
+    claim_name: str = "nbgrader-exchange",
+    mount_root: str = "/mnt/exchange",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """KubeSpawner ``(volumes, volume_mounts)`` for one user (DESIGN.md's table).
+
+    One volume ``{"name": "nbgrader-exchange", "persistentVolumeClaim": {"claimName":
+    claim_name}}``. Per instructor course C: ``{"name", "mountPath": "{mount_root}/C",
+    "subPath": "C"}`` (read-write). Per student course C the user does not teach: outbound
+    (``"readOnly": True``), ``inbound/{user}`` (read-write, no readOnly key),
+    ``feedback_public/{user}`` (``"readOnly": True``). Courses sorted, deduplicated. Every
+    ``{``/``}`` in mountPath and subPath is doubled (KubeSpawner ``str.format``s them). The
+    username is validated as a student id and courses as course ids (kind ``"invalid_id"``).
+    No courses at all gives ``([], [])``."""
+
+def provision_course(
+    root: str,
+    course: str,
+    students: Sequence[str],
+    *,
+    uid: int = 1000,
+    gid: int = 100,
+) -> dict[str, Any]:
+    """Create or repair the course tree and the students' own dirs, idempotently.
+
+    Ensures ``{course}``, ``outbound``, ``inbound``, ``feedback_public`` and for each student
+    ``inbound/{s}`` and ``feedback_public/{s}``: a real directory (a symlink or file in the way
+    is an error naming the path, never followed), owned ``uid:gid``, mode 0755. Creates
+    ``root`` itself only if its parent exists. All ids are validated before anything is
+    written. Returns ``{"entries": [{"path", "outcome": "created"|"fine"|"repaired",
+    "detail"}], "warnings"}``; ``detail`` says what was repaired (mode/owner)."""
