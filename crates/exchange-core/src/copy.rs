@@ -1,0 +1,245 @@
+//! Safe tree copy: regular files and directories only, modes 0644/0755, caps enforced.
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::safefs;
+use crate::walk::{walk, Entry, Filter};
+
+/// How [`copy_tree`] copies.
+#[derive(Debug, Clone, Default)]
+pub struct CopyOptions {
+    /// Which entries to copy, and the caps.
+    pub filter: Filter,
+    /// Leave existing destination entries alone and copy only what is missing.
+    pub skip_existing: bool,
+}
+
+/// What [`copy_tree`] did.
+#[derive(Debug, Clone, Default)]
+pub struct CopyReport {
+    /// Files written, relative to the destination, in walk order.
+    pub files: Vec<PathBuf>,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Skipped entries, for the admin.
+    pub warnings: Vec<String>,
+}
+
+/// Copy the directory open as `src` (named `label` in messages) into the existing
+/// directory `dest`. Fails with kind `too_big` past `max_dir_size`/`max_files`; the caller
+/// owns `dest` (a staging dir) and removes it on failure.
+pub fn copy_tree(
+    src: OwnedFd,
+    label: &Path,
+    dest: &Path,
+    opts: &CopyOptions,
+) -> Result<CopyReport> {
+    let limits = opts.filter.limits;
+    let mut report = CopyReport::default();
+    let warnings = walk(src, label, &opts.filter, &mut |entry| match entry {
+        Entry::Dir(rel) => make_dir(&dest.join(rel), opts.skip_existing),
+        Entry::File(rel, mut file, _) => {
+            let target = dest.join(rel);
+            if opts.skip_existing && safefs::lkind(&target).ok().flatten().is_some() {
+                return Ok(());
+            }
+            if limits.max_files > 0 && report.files.len() as u64 >= limits.max_files {
+                return Err(Error::TooBig(format!(
+                    "{} holds more than max_files={} files",
+                    label.display(),
+                    limits.max_files
+                )));
+            }
+            report.bytes += write_file(&target, &mut file)?;
+            report.files.push(rel.to_path_buf());
+            if limits.max_dir_size > 0 && report.bytes > limits.max_dir_size * 1000 {
+                return Err(Error::TooBig(format!(
+                    "{} is larger than max_dir_size={} kB",
+                    label.display(),
+                    limits.max_dir_size
+                )));
+            }
+            Ok(())
+        }
+    })?;
+    report.warnings = warnings;
+    Ok(report)
+}
+
+/// Open `src` as a directory and copy it (see [`copy_tree`]).
+pub fn copy_path(
+    src: &Path,
+    follow_root: bool,
+    dest: &Path,
+    opts: &CopyOptions,
+) -> Result<CopyReport> {
+    let fd = safefs::open_dir(src, follow_root).map_err(|e| Error::io("open directory", src, e))?;
+    copy_tree(fd, src, dest, opts)
+}
+
+fn make_dir(path: &Path, may_exist: bool) -> Result<()> {
+    let created = fs::DirBuilder::new().mode(0o755).create(path);
+    match created {
+        Ok(()) => safefs::set_mode(path, 0o755).map_err(|e| Error::io("chmod", path, e)),
+        Err(e) if may_exist && e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io("create directory", path, e)),
+    }
+}
+
+fn write_file(target: &Path, src: &mut fs::File) -> Result<u64> {
+    let mut out = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc_nofollow())
+        .open(target)
+        .map_err(|e| Error::io("create", target, e))?;
+    let n = io::copy(src, &mut out).map_err(|e| Error::io("write", target, e))?;
+    safefs::set_mode(target, 0o644).map_err(|e| Error::io("chmod", target, e))?;
+    Ok(n)
+}
+
+/// `O_NOFOLLOW` as a raw flag for `OpenOptions` (create_new already refuses links; this
+/// documents intent and guards the open itself).
+fn libc_nofollow() -> i32 {
+    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::walk::Limits;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn tree() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let s = t.path().join("src");
+        fs::create_dir_all(s.join("sub/deeper")).unwrap();
+        fs::write(s.join("a.ipynb"), "{}").unwrap();
+        fs::write(s.join("big.bin"), vec![0u8; 3000]).unwrap();
+        fs::write(s.join("sub/b.txt"), "b").unwrap();
+        fs::write(s.join("sub/deeper/c.txt"), "c").unwrap();
+        fs::write(s.join("x.pyc"), "").unwrap();
+        fs::write(t.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(t.path().join("secret"), s.join("link")).unwrap();
+        std::os::unix::fs::symlink(t.path(), s.join("dirlink")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            s.join("fifo"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        fs::create_dir(t.path().join("dest")).unwrap();
+        t
+    }
+
+    fn opts(limits: Limits) -> CopyOptions {
+        CopyOptions {
+            filter: Filter {
+                ignore: vec!["*.pyc".into()],
+                include: vec!["*".into()],
+                limits,
+            },
+            skip_existing: false,
+        }
+    }
+
+    #[test]
+    fn copies_files_and_dirs_and_skips_the_rest() {
+        let t = tree();
+        let dest = t.path().join("dest");
+        let r = copy_path(
+            &t.path().join("src"),
+            false,
+            &dest,
+            &opts(Limits::default()),
+        )
+        .unwrap();
+        let files: Vec<_> = r
+            .files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            files,
+            ["a.ipynb", "big.bin", "sub/b.txt", "sub/deeper/c.txt"]
+        );
+        assert!(!dest.join("link").exists() && !dest.join("dirlink").exists());
+        assert!(!dest.join("fifo").exists() && !dest.join("x.pyc").exists());
+        let joined = r.warnings.join("\n");
+        assert!(joined.contains("link: a symlink"), "{joined}");
+        assert!(joined.contains("dirlink: a symlink"));
+        assert!(joined.contains("fifo: a fifo"));
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dest.join("a.ipynb")), 0o644);
+        assert_eq!(mode(&dest.join("sub")), 0o755);
+    }
+
+    #[test]
+    fn limits() {
+        let t = tree();
+        let src = t.path().join("src");
+        let dest = t.path().join("dest");
+        let small = Limits {
+            max_file_size: 2,
+            max_depth: 2,
+            ..Limits::default()
+        };
+        let r = copy_path(&src, false, &dest, &opts(small)).unwrap();
+        assert!(!dest.join("big.bin").exists());
+        assert!(!dest.join("sub/deeper/c.txt").exists());
+        assert!(dest.join("sub/b.txt").exists());
+        assert!(r.warnings.iter().any(|w| w.contains("max_file_size=2")));
+        assert!(r.warnings.iter().any(|w| w.contains("max_depth=2")));
+
+        for limits in [
+            Limits {
+                max_dir_size: 2,
+                ..Limits::default()
+            },
+            Limits {
+                max_files: 3,
+                ..Limits::default()
+            },
+        ] {
+            let d = t.path().join(format!("d{}", limits.max_files));
+            fs::create_dir(&d).unwrap();
+            let err = copy_path(&src, false, &d, &opts(limits)).unwrap_err();
+            assert_eq!(err.kind(), "too_big");
+        }
+    }
+
+    #[test]
+    fn skip_existing_copies_only_missing() {
+        let t = tree();
+        let dest = t.path().join("dest");
+        fs::write(dest.join("a.ipynb"), "mine").unwrap();
+        let mut o = opts(Limits::default());
+        o.skip_existing = true;
+        let r = copy_path(&t.path().join("src"), false, &dest, &o).unwrap();
+        assert_eq!(fs::read_to_string(dest.join("a.ipynb")).unwrap(), "mine");
+        assert!(!r.files.iter().any(|p| p == Path::new("a.ipynb")));
+        assert!(dest.join("sub/b.txt").exists());
+    }
+
+    #[test]
+    fn symlinked_root_is_refused_without_follow() {
+        let t = tree();
+        let link = t.path().join("rootlink");
+        std::os::unix::fs::symlink(t.path().join("src"), &link).unwrap();
+        let err = copy_path(
+            &link,
+            false,
+            &t.path().join("dest"),
+            &opts(Limits::default()),
+        );
+        assert_eq!(err.unwrap_err().kind(), "io");
+    }
+}

@@ -1,0 +1,35 @@
+//! Pure-Rust core of nbgrader-k8s-exchange: every filesystem operation on the exchange.
+//!
+//! The layout (DESIGN.md) gives every student their own directories:
+//! `{root}/{course}/inbound/{student}/{assignment}+{timestamp}+{random}` for submissions and
+//! `{root}/{course}/feedback_public/{student}/{key}.html` for feedback, next to the shared
+//! read-only `{root}/{course}/outbound/{assignment}`. Kubernetes mounts only a student's own
+//! directories into their pod; this crate must not undo that isolation, so:
+//!
+//! * ids becoming path components are validated first ([`ids`]);
+//! * student trees are walked and copied without ever following a symlink ([`safefs`],
+//!   [`walk`], [`copy`]); one student's bad entry is a warning, not a failure;
+//! * everything others read is staged under a dot name and published by `rename` ([`stage`]).
+//!
+//! The operations nbgrader's exchange classes need live in [`ops`]; each returns plain data
+//! with a list of warnings, and fails with one [`Error`] whose [`Error::kind`] the Python
+//! binding exposes.
+
+#![deny(missing_docs)]
+
+pub mod copy;
+pub mod error;
+pub mod glob;
+pub mod ids;
+pub mod keys;
+pub mod layout;
+pub mod mounts;
+pub mod names;
+pub mod ops;
+pub mod safefs;
+pub mod stage;
+pub mod timestamp;
+pub mod walk;
+
+pub use error::{Error, Result};
+pub use walk::Limits;

@@ -1,0 +1,149 @@
+use super::*;
+use crate::ops::testutil::write_tree;
+use std::fs;
+
+const T1: &str = "2024-03-01 12:00:00.000000 UTC";
+const T2: &str = "2024-03-02 12:00:00 +0100";
+const T3: &str = "2024-03-03 08:00:00 EST";
+
+fn exchange() -> tempfile::TempDir {
+    let t = tempfile::tempdir().unwrap();
+    let inbound = t.path().join("ex/c1/inbound");
+    for (ts, body) in [(T1, "1"), (T2, "2"), (T3, "3")] {
+        write_tree(
+            &inbound.join(format!("alice/ps1+{ts}+r")),
+            &[("p.ipynb", body)],
+        );
+    }
+    write_tree(&inbound.join("alice/ps1+someday+r"), &[("p.ipynb", "?")]);
+    write_tree(
+        &inbound.join(format!("bob/ps1+{T1}+r")),
+        &[("p.ipynb", "b")],
+    );
+    fs::create_dir_all(t.path().join("secret")).unwrap();
+    fs::write(t.path().join("secret/key"), "x").unwrap();
+    std::os::unix::fs::symlink(
+        t.path().join("secret/key"),
+        inbound.join(format!("bob/ps1+{T1}+r/link")),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        t.path().join("secret"),
+        inbound.join(format!("bob/ps1+{T3}+evil")),
+    )
+    .unwrap();
+    t
+}
+
+fn request<'a>(root: &'a Path, template: &'a str) -> CollectRequest<'a> {
+    CollectRequest {
+        root,
+        course: "c1",
+        assignment: "ps1",
+        dest_template: template,
+        students: None,
+        update: false,
+        before_duedate: false,
+        duedate: None,
+        filter: Filter::default(),
+    }
+}
+
+fn candidate(ts: &str) -> Candidate {
+    Candidate {
+        name: ts.into(),
+        timestamp: ts.into(),
+        when: timestamp::parse(ts).unwrap(),
+    }
+}
+
+#[test]
+fn selection_newest_and_before_duedate() {
+    let c = [candidate(T1), candidate(T3), candidate(T2)];
+    assert_eq!(choose(&c, None).unwrap().timestamp, T3);
+    let due = timestamp::parse("2024-03-02T12:00:00").unwrap();
+    assert_eq!(choose(&c, Some(due)).unwrap().timestamp, T2);
+    let early = timestamp::parse("2020-01-01T00:00:00").unwrap();
+    assert_eq!(choose(&c, Some(early)).unwrap().timestamp, T3);
+    assert!(choose(&[], None).is_none());
+}
+
+#[test]
+fn collects_newest_skips_symlinks_and_updates() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    let template = format!("{}/submitted/\0/ps1", t.path().display());
+    let out = collect(&request(&root, &template)).unwrap();
+    let got: Vec<_> = out
+        .records
+        .iter()
+        .map(|r| (r.student_id.as_str(), r.timestamp.as_str(), r.action))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("alice", T3, Action::Collected),
+            ("bob", T1, Action::Collected)
+        ]
+    );
+    let dest = t.path().join("submitted/alice/ps1");
+    assert_eq!(fs::read_to_string(dest.join("p.ipynb")).unwrap(), "3");
+    assert_eq!(fs::read_to_string(dest.join("timestamp.txt")).unwrap(), T3);
+    assert!(!t.path().join("submitted/bob/ps1/link").exists());
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains("someday") && w.contains("link") && w.contains("evil"),
+        "{w}"
+    );
+
+    let again = collect(&request(&root, &template)).unwrap();
+    assert!(again.records.iter().all(|r| r.action == Action::Exists));
+    let mut upd = request(&root, &template);
+    upd.update = true;
+    assert!(collect(&upd)
+        .unwrap()
+        .records
+        .iter()
+        .all(|r| r.action == Action::NotNewer));
+
+    let mut due = request(&root, &template);
+    due.before_duedate = true;
+    due.duedate = Some("2024-03-02T12:00:00");
+    due.students = Some("alice");
+    let out = collect(&due).unwrap();
+    assert_eq!(out.records[0].action, Action::Updated);
+    assert_eq!(out.records[0].timestamp, T2);
+    assert_eq!(fs::read_to_string(dest.join("p.ipynb")).unwrap(), "2");
+    let entries = fs::read_dir(t.path().join("submitted/alice"))
+        .unwrap()
+        .count();
+    assert_eq!(entries, 1, "no staging or trash left");
+
+    upd.students = Some("alice");
+    let out = collect(&upd).unwrap();
+    assert_eq!(out.records[0].action, Action::Updated);
+    assert_eq!(fs::read_to_string(dest.join("p.ipynb")).unwrap(), "3");
+}
+
+#[test]
+fn one_students_oversized_submission_does_not_stop_others() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    write_tree(
+        &root.join(format!("c1/inbound/carol/ps1+{T1}+r")),
+        &[("a", "1"), ("b", "2"), ("c", "3")],
+    );
+    let template = format!("{}/submitted/\0/ps1", t.path().display());
+    let mut req = request(&root, &template);
+    req.filter.limits.max_files = 2;
+    let out = collect(&req).unwrap();
+    let students: Vec<_> = out.records.iter().map(|r| r.student_id.as_str()).collect();
+    assert_eq!(students, ["alice", "bob"]);
+    assert!(out
+        .warnings
+        .iter()
+        .any(|w| w.contains("carol") && w.contains("max_files")));
+    assert!(!t.path().join("submitted/carol/ps1").exists());
+    let bad = request(&root, "no-slot");
+    assert_eq!(collect(&bad).unwrap_err().kind(), "invalid_argument");
+}

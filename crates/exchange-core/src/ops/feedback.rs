@@ -1,0 +1,287 @@
+//! `release_feedback` and `fetch_feedback`: `feedback_public/{student}/{key}.html`.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::ids::{validate, IdKind};
+use crate::keys::{feedback_key, legacy_key_of_bytes, unique_key};
+use crate::layout::{display, local_assignment, Course};
+use crate::safefs::{self, Kind};
+use crate::stage;
+
+use super::list::cached_entries;
+use super::{feedback_keys, find_feedback, SubmissionRef, SMALL_FILE};
+
+/// One student's feedback to release.
+#[derive(Debug, Clone)]
+pub struct FeedbackItem {
+    /// Student id.
+    pub student: String,
+    /// The generated feedback (`feedback/{student}/{assignment}`).
+    pub feedback_dir: PathBuf,
+    /// The collected submission, for legacy keys.
+    pub submitted_dir: Option<PathBuf>,
+}
+
+/// One published feedback file.
+#[derive(Debug, Clone)]
+pub struct ReleasedFeedback {
+    /// Student id.
+    pub student_id: String,
+    /// Notebook id (the html file's stem).
+    pub notebook_id: String,
+    /// The feedback key.
+    pub key: String,
+    /// Where it was written.
+    pub path: String,
+}
+
+/// Published feedback and warnings.
+#[derive(Debug, Clone, Default)]
+pub struct FeedbackReleased {
+    /// What was written.
+    pub released: Vec<ReleasedFeedback>,
+    /// Skipped students and files.
+    pub warnings: Vec<String>,
+}
+
+/// Release feedback (see the pyi). All ids are validated before anything is written.
+pub fn release_feedback(
+    root: &Path,
+    course: &str,
+    assignment: &str,
+    items: &[FeedbackItem],
+) -> Result<FeedbackReleased> {
+    let course_dir = Course::new(root, course)?;
+    validate(IdKind::Assignment, assignment)?;
+    for item in items {
+        validate(IdKind::Student, &item.student)?;
+    }
+    super::ensure_course_tree(&course_dir)?;
+    let public = course_dir.feedback_public();
+    let mut out = FeedbackReleased::default();
+    for item in items {
+        let ctx = KeyContext {
+            course,
+            assignment,
+            item,
+        };
+        if let Err(e) = release_one(&public, &ctx, &mut out) {
+            out.warnings.push(format!(
+                "student {:?}: feedback not released: {e}",
+                item.student
+            ));
+        }
+    }
+    Ok(out)
+}
+
+struct KeyContext<'a> {
+    course: &'a str,
+    assignment: &'a str,
+    item: &'a FeedbackItem,
+}
+
+/// `feedback_public/{student}` opened as a real directory (created 0755 if missing).
+fn student_feedback_dir(public: &Path, student: &str) -> Result<(PathBuf, OwnedFd)> {
+    let dir = public.join(student);
+    match safefs::lkind(&dir).map_err(|e| Error::io("inspect", &dir, e))? {
+        Some(Kind::Dir) => {}
+        None => {
+            safefs::ensure_dir(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        }
+        Some(_) => {
+            return Err(Error::unsafe_path(
+                &dir,
+                "not a real directory (a symlink?); not followed",
+            ))
+        }
+    }
+    let fd = safefs::open_dir(&dir, false).map_err(|e| Error::io("open", &dir, e))?;
+    Ok((dir, fd))
+}
+
+fn release_one(public: &Path, ctx: &KeyContext<'_>, out: &mut FeedbackReleased) -> Result<()> {
+    let item = ctx.item;
+    let html = html_files(&item.feedback_dir)?;
+    if html.is_empty() {
+        out.warnings.push(format!(
+            "student {:?}: no feedback files in {}",
+            item.student,
+            item.feedback_dir.display()
+        ));
+        return Ok(());
+    }
+    let (dir, fd) = student_feedback_dir(public, &item.student)?;
+    for (notebook_id, html_path) in html {
+        let Some(key) = release_key(ctx, &notebook_id)? else {
+            out.warnings.push(format!(
+                "student {:?}: no key for {notebook_id}: neither submission_secret.txt in {} \
+                 nor the submitted notebook",
+                item.student,
+                item.feedback_dir.display()
+            ));
+            continue;
+        };
+        let bytes = std::fs::read(&html_path).map_err(|e| Error::io("read", &html_path, e))?;
+        let name = format!("{key}.html");
+        stage::write_file_at(fd.as_fd(), &name, &bytes)
+            .map_err(|e| Error::io("write", &dir.join(&name), e))?;
+        out.released.push(ReleasedFeedback {
+            student_id: item.student.clone(),
+            notebook_id,
+            key,
+            path: display(&dir.join(&name)),
+        });
+    }
+    Ok(())
+}
+
+/// `(notebook id, path)` of the top-level `*.html` regular files, sorted.
+fn html_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
+    let mut found: Vec<(String, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".html")?.to_string();
+            (!name.starts_with('.') && e.metadata().ok()?.is_file()).then(|| (stem, e.path()))
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// The secret-based key, or the legacy key of the submitted notebook.
+fn release_key(ctx: &KeyContext<'_>, notebook_id: &str) -> Result<Option<String>> {
+    let fb = &ctx.item.feedback_dir;
+    let read = |name: &str| -> Result<Option<String>> {
+        let p = fb.join(name);
+        let bytes = safefs::read_small(&p, SMALL_FILE).map_err(|e| Error::io("read", &p, e))?;
+        Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    };
+    if let Some(secret) = read("submission_secret.txt")? {
+        return Ok(Some(feedback_key(&secret, notebook_id)));
+    }
+    let Some(submitted) = &ctx.item.submitted_dir else {
+        return Ok(None);
+    };
+    let Ok(bytes) = std::fs::read(submitted.join(format!("{notebook_id}.ipynb"))) else {
+        return Ok(None);
+    };
+    let timestamp = read("timestamp.txt")?.unwrap_or_default();
+    let key = unique_key(
+        ctx.course,
+        ctx.assignment,
+        notebook_id,
+        &ctx.item.student,
+        &timestamp,
+    );
+    Ok(Some(legacy_key_of_bytes(&bytes, Some(&key))))
+}
+
+/// One fetched (or missing) feedback file.
+#[derive(Debug, Clone)]
+pub struct FetchedFeedback {
+    /// Assignment id.
+    pub assignment_id: String,
+    /// Notebook id.
+    pub notebook_id: String,
+    /// Submission timestamp string.
+    pub timestamp: String,
+    /// Where it was written (None for missing ones).
+    pub path: Option<String>,
+}
+
+/// Fetched and missing feedback.
+#[derive(Debug, Clone, Default)]
+pub struct FeedbackFetched {
+    /// Written files.
+    pub fetched: Vec<FetchedFeedback>,
+    /// Notebooks without released feedback.
+    pub missing: Vec<FetchedFeedback>,
+    /// Problems.
+    pub warnings: Vec<String>,
+}
+
+/// Where fetched feedback goes.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchTarget<'a> {
+    /// `Exchange.assignment_dir`.
+    pub assignment_dir: &'a Path,
+    /// `Exchange.path_includes_course`.
+    pub path_includes_course: bool,
+}
+
+/// Fetch released feedback of the student's cached submissions (see the pyi).
+pub fn fetch_feedback(
+    root: &Path,
+    cache: &Path,
+    course: &str,
+    student: &str,
+    assignment: Option<&str>,
+    target: FetchTarget<'_>,
+) -> Result<FeedbackFetched> {
+    let course_dir = Course::new(root, course)?;
+    validate(IdKind::Student, student)?;
+    if let Some(a) = assignment {
+        validate(IdKind::Assignment, a)?;
+    }
+    let public = course_dir.feedback_public().join(student);
+    let cache_dir = crate::layout::absolute(&cache.join(course));
+    let mut out = FeedbackFetched::default();
+    for (name, assignment_id, timestamp) in cached_entries(&cache_dir, student) {
+        if assignment.is_some_and(|a| a != assignment_id) {
+            continue;
+        }
+        let dir = cache_dir.join(&name);
+        let sub = SubmissionRef {
+            course,
+            student,
+            assignment: &assignment_id,
+            timestamp: &timestamp,
+            dir: &dir,
+        };
+        let dest = local_assignment(
+            target.assignment_dir,
+            course,
+            &assignment_id,
+            target.path_includes_course,
+        )
+        .join("feedback")
+        .join(&timestamp);
+        for (notebook_id, nb_path) in crate::walk::top_notebooks(&dir, true) {
+            let keys = feedback_keys(&sub, &notebook_id, &nb_path);
+            let mut rec = FetchedFeedback {
+                assignment_id: assignment_id.clone(),
+                notebook_id: notebook_id.clone(),
+                timestamp: timestamp.clone(),
+                path: None,
+            };
+            let Some(src) = find_feedback(&public, &keys) else {
+                out.missing.push(rec);
+                continue;
+            };
+            let target_file = dest.join(format!("{notebook_id}.html"));
+            match copy_feedback(&src, &target_file) {
+                Ok(()) => {
+                    rec.path = Some(display(&target_file));
+                    out.fetched.push(rec);
+                }
+                Err(e) => out.warnings.push(e.to_string()),
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn copy_feedback(src: &Path, dest: &Path) -> Result<()> {
+    let bytes = std::fs::read(src).map_err(|e| Error::io("read", src, e))?;
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    stage::write_file(dest, &bytes)
+}
+
+#[cfg(test)]
+mod tests;

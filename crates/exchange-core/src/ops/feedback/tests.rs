@@ -1,0 +1,102 @@
+use super::*;
+use crate::keys::legacy_key_of_bytes;
+use crate::ops::testutil::write_tree;
+use std::fs;
+
+const TS: &str = "2024-03-01 12:00:00.000000 UTC";
+
+#[test]
+fn release_secret_and_legacy_then_fetch() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("ex");
+    fs::create_dir(&root).unwrap();
+    let fb = t.path().join("feedback");
+    write_tree(
+        &fb.join("alice/ps1"),
+        &[
+            ("p.html", "A"),
+            ("timestamp.txt", TS),
+            ("submission_secret.txt", "sec"),
+        ],
+    );
+    write_tree(
+        &fb.join("bob/ps1"),
+        &[("p.html", "B"), ("timestamp.txt", TS)],
+    );
+    write_tree(&t.path().join("submitted/bob/ps1"), &[("p.ipynb", "nb")]);
+    let items = vec![
+        FeedbackItem {
+            student: "alice".into(),
+            feedback_dir: fb.join("alice/ps1"),
+            submitted_dir: None,
+        },
+        FeedbackItem {
+            student: "bob".into(),
+            feedback_dir: fb.join("bob/ps1"),
+            submitted_dir: Some(t.path().join("submitted/bob/ps1")),
+        },
+    ];
+    let out = release_feedback(&root, "c1", "ps1", &items).unwrap();
+    assert_eq!(out.released.len(), 2, "{:?}", out.warnings);
+    assert_eq!(out.released[0].key, feedback_key("sec", "p"));
+    let legacy = legacy_key_of_bytes(b"nb", Some(&format!("c1+ps1+p+bob+{TS}")));
+    assert_eq!(out.released[1].key, legacy);
+    let alice_fb = root.join(format!(
+        "c1/feedback_public/alice/{}.html",
+        feedback_key("sec", "p")
+    ));
+    assert_eq!(fs::read_to_string(&alice_fb).unwrap(), "A");
+
+    let cache = t.path().join("cache");
+    write_tree(
+        &cache.join(format!("c1/alice+ps1+{TS}")),
+        &[("p.ipynb", "x"), ("submission_secret.txt", "sec")],
+    );
+    write_tree(
+        &cache.join(format!("c1/alice+ps2+{TS}")),
+        &[("q.ipynb", "x"), ("submission_secret.txt", "s")],
+    );
+    let home = t.path().join("home");
+    let target = FetchTarget {
+        assignment_dir: &home,
+        path_includes_course: true,
+    };
+    let got = fetch_feedback(&root, &cache, "c1", "alice", None, target).unwrap();
+    assert_eq!(got.fetched.len(), 1);
+    assert_eq!(got.missing.len(), 1);
+    assert_eq!(got.missing[0].assignment_id, "ps2");
+    let local = home.join(format!("c1/ps1/feedback/{TS}/p.html"));
+    assert_eq!(fs::read_to_string(local).unwrap(), "A");
+}
+
+#[test]
+fn symlinked_student_dir_is_skipped() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("ex");
+    let victim = t.path().join("victim");
+    fs::create_dir_all(&victim).unwrap();
+    fs::create_dir_all(root.join("c1/feedback_public")).unwrap();
+    std::os::unix::fs::symlink(&victim, root.join("c1/feedback_public/eve")).unwrap();
+    let fb = t.path().join("fb");
+    write_tree(&fb, &[("p.html", "E"), ("submission_secret.txt", "s")]);
+    let items = vec![FeedbackItem {
+        student: "eve".into(),
+        feedback_dir: fb,
+        submitted_dir: None,
+    }];
+    let out = release_feedback(&root, "c1", "ps1", &items).unwrap();
+    assert!(out.released.is_empty());
+    assert!(out.warnings[0].contains("eve"));
+    assert_eq!(fs::read_dir(&victim).unwrap().count(), 0);
+    let bad = vec![FeedbackItem {
+        student: "../x".into(),
+        feedback_dir: t.path().into(),
+        submitted_dir: None,
+    }];
+    assert_eq!(
+        release_feedback(&root, "c1", "ps1", &bad)
+            .unwrap_err()
+            .kind(),
+        "invalid_id"
+    );
+}

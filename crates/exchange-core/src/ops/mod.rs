@@ -1,0 +1,205 @@
+//! The operations behind nbgrader's exchange classes, one module each.
+//!
+//! Each returns plain data plus `warnings`; a failure is an [`Error`](crate::Error).
+
+pub mod collect;
+pub mod feedback;
+pub mod fetch;
+pub mod list;
+pub mod provision;
+pub mod release;
+pub mod submit;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::ids::{problem, validate, IdKind};
+use crate::keys;
+use crate::layout::Course;
+use crate::safefs::{self, Kind};
+use crate::stage::is_ours;
+
+/// Threads used for per-student work: bounded, since NFS servers dislike floods.
+const POOL_THREADS: usize = 8;
+
+/// Largest `timestamp.txt` / `submission_secret.txt` read.
+pub(crate) const SMALL_FILE: u64 = 64 * 1024;
+
+/// Map `f` over `items` on the bounded pool, keeping order.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(POOL_THREADS)
+            .thread_name(|i| format!("nbk8s-{i}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(|| items.par_iter().map(&f).collect()),
+        None => items.iter().map(f).collect(),
+    }
+}
+
+/// Create `{course}`, `outbound`, `inbound`, `feedback_public` (0755) where missing.
+pub(crate) fn ensure_course_tree(course: &Course) -> Result<()> {
+    for dir in [
+        course.dir().to_path_buf(),
+        course.outbound(),
+        course.inbound(),
+        course.feedback_public(),
+    ] {
+        safefs::ensure_dir(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    }
+    Ok(())
+}
+
+/// The courses to look at: the given ones (validated), or every course directory under
+/// `base` (dot-names, non-directories and unsafe names skipped). Sorted.
+pub(crate) fn courses_under(base: &Path, courses: Option<&[String]>) -> Result<Vec<String>> {
+    if let Some(courses) = courses {
+        for c in courses {
+            validate(IdKind::Course, c)?;
+        }
+        let mut list = courses.to_vec();
+        list.sort();
+        list.dedup();
+        return Ok(list);
+    }
+    let mut list: Vec<String> = child_dirs(base, true)
+        .into_iter()
+        .filter(|name| problem(IdKind::Course, name).is_none())
+        .collect();
+    list.sort();
+    Ok(list)
+}
+
+/// Names of the real directories directly in `dir`, without dot-names; a missing or
+/// unreadable `dir` gives none. With `follow`, symlinks to directories count too.
+pub(crate) fn child_dirs(dir: &Path, follow: bool) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let meta = if follow {
+                std::fs::metadata(e.path())
+            } else {
+                e.metadata()
+            };
+            (!is_ours(&name) && meta.ok()?.is_dir()).then_some(name)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Whether `name` passes a student filter: an exact id or an fnmatch glob.
+pub(crate) fn student_matches(filter: Option<&str>, name: &str) -> bool {
+    match filter {
+        None => true,
+        Some(f) if crate::glob::is_glob(f) => crate::glob::fnmatch(f, name),
+        Some(f) => f == name,
+    }
+}
+
+/// The feedback keys a notebook of a submission may have been released under, best first:
+/// the secret-based key when `submission_secret.txt` exists, else the legacy keys.
+pub(crate) fn feedback_keys(
+    sub: &SubmissionRef<'_>,
+    notebook_id: &str,
+    notebook: &Path,
+) -> Vec<String> {
+    let secret = safefs::read_small(&sub.dir.join("submission_secret.txt"), SMALL_FILE)
+        .ok()
+        .flatten();
+    if let Some(secret) = secret {
+        return vec![keys::feedback_key(
+            &String::from_utf8_lossy(&secret),
+            notebook_id,
+        )];
+    }
+    let Ok(bytes) = std::fs::read(notebook) else {
+        return Vec::new();
+    };
+    let unique = keys::unique_key(
+        sub.course,
+        sub.assignment,
+        notebook_id,
+        sub.student,
+        sub.timestamp,
+    );
+    vec![
+        keys::legacy_key_of_bytes(&bytes, Some(&unique)),
+        keys::legacy_key_of_bytes(&bytes, None),
+    ]
+}
+
+/// A submission as the feedback lookups need it.
+pub(crate) struct SubmissionRef<'a> {
+    pub course: &'a str,
+    pub student: &'a str,
+    pub assignment: &'a str,
+    pub timestamp: &'a str,
+    pub dir: &'a Path,
+}
+
+/// The first `{key}.html` that is a regular file in `dir` (never a symlink).
+pub(crate) fn find_feedback(dir: &Path, keys: &[String]) -> Option<PathBuf> {
+    keys.iter()
+        .map(|k| dir.join(format!("{k}.html")))
+        .find(|p| matches!(safefs::lkind(p), Ok(Some(Kind::File))))
+}
+
+/// Prefix warnings with a student's id so the admin knows whose entry it was.
+pub(crate) fn for_student(
+    student: &str,
+    warnings: Vec<String>,
+) -> impl Iterator<Item = String> + '_ {
+    warnings
+        .into_iter()
+        .map(move |w| format!("student {student:?}: {w}"))
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! Builders of small exchanges for the operation tests.
+    use std::fs;
+    use std::path::Path;
+
+    /// Write `files` (relative path, contents) under `dir`.
+    pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+        for (rel, body) in files {
+            let p = dir.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, body).unwrap();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn student_filter_and_courses() {
+        assert!(student_matches(None, "x"));
+        assert!(student_matches(Some("a*"), "alice"));
+        assert!(!student_matches(Some("a*"), "bob"));
+        assert!(student_matches(Some("a+b"), "a+b"));
+        let t = tempfile::tempdir().unwrap();
+        for d in ["c2", "c1", ".hidden", "bad+id"] {
+            std::fs::create_dir(t.path().join(d)).unwrap();
+        }
+        std::fs::write(t.path().join("file"), "").unwrap();
+        assert_eq!(courses_under(t.path(), None).unwrap(), ["c1", "c2"]);
+        assert!(courses_under(t.path(), Some(&["../x".to_string()])).is_err());
+        let out = par_map(&[1, 2, 3], |x| x * 2);
+        assert_eq!(out, [2, 4, 6]);
+    }
+}

@@ -1,0 +1,141 @@
+//! `release_assignment` / `unrelease_assignment`: publish to and withdraw from `outbound/`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::copy::{copy_path, CopyOptions};
+use crate::error::{Error, Result};
+use crate::ids::{validate, IdKind};
+use crate::layout::Course;
+use crate::safefs;
+use crate::stage::{self, Staged};
+use crate::walk::Filter;
+
+use super::ensure_course_tree;
+
+/// Staging or trash older than this is from an interrupted run and may be removed.
+pub(crate) const LEFTOVER_AGE: Duration = Duration::from_secs(3600);
+
+/// What a release did.
+#[derive(Debug, Clone)]
+pub struct Released {
+    /// `outbound/{assignment}`.
+    pub path: PathBuf,
+    /// Whether an earlier release was replaced (`force`).
+    pub replaced: bool,
+    /// Number of files published.
+    pub files: usize,
+    /// Skipped entries and other notes.
+    pub warnings: Vec<String>,
+}
+
+/// Publish `source` as `{root}/{course}/outbound/{assignment}` (see the pyi for details).
+pub fn release_assignment(
+    root: &Path,
+    course: &str,
+    assignment: &str,
+    source: &Path,
+    force: bool,
+    filter: &Filter,
+) -> Result<Released> {
+    let course = Course::new(root, course)?;
+    validate(IdKind::Assignment, assignment)?;
+    let path = course.release(assignment);
+    let exists = |p: &Path| safefs::lkind(p).map_err(|e| Error::io("inspect", p, e));
+    if !force && exists(&path)?.is_some() {
+        return Err(Error::Exists(format!(
+            "Destination already exists, add --force to overwrite: {}",
+            path.display()
+        )));
+    }
+    ensure_course_tree(&course)?;
+    let outbound = course.outbound();
+    let mut warnings = stage::sweep(&outbound, LEFTOVER_AGE);
+    let staged = Staged::create(&outbound)?;
+    let opts = CopyOptions {
+        filter: filter.clone(),
+        skip_existing: false,
+    };
+    let report = copy_path(source, true, staged.path(), &opts)?;
+    warnings.extend(report.warnings);
+    let published = staged.publish(assignment, force)?;
+    warnings.extend(published.warning);
+    Ok(Released {
+        path,
+        replaced: published.replaced,
+        files: report.files.len(),
+        warnings,
+    })
+}
+
+/// What withdrawing a release did.
+#[derive(Debug, Clone)]
+pub struct Unreleased {
+    /// `outbound/{assignment}`.
+    pub path: PathBuf,
+    /// Whether there was a release to remove.
+    pub removed: bool,
+    /// Notes (trash left behind).
+    pub warnings: Vec<String>,
+}
+
+/// Withdraw `outbound/{assignment}`: rename it to trash, then remove it.
+pub fn unrelease_assignment(root: &Path, course: &str, assignment: &str) -> Result<Unreleased> {
+    let course = Course::new(root, course)?;
+    validate(IdKind::Assignment, assignment)?;
+    let path = course.release(assignment);
+    let (removed, warning) = stage::withdraw(&path)?;
+    Ok(Unreleased {
+        path,
+        removed,
+        warnings: warning.into_iter().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testutil::write_tree;
+    use std::fs;
+
+    #[test]
+    fn release_force_and_unrelease() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("release/ps1");
+        write_tree(&src, &[("ps1.ipynb", "{}"), ("data/x.csv", "1")]);
+        let root = t.path().join("exchange");
+        fs::create_dir(&root).unwrap();
+        let r = release_assignment(&root, "c1", "ps1", &src, false, &Filter::everything()).unwrap();
+        assert_eq!(r.files, 2);
+        assert!(!r.replaced);
+        for d in ["outbound", "inbound", "feedback_public"] {
+            assert!(root.join("c1").join(d).is_dir());
+        }
+        assert!(root.join("c1/outbound/ps1/data/x.csv").is_file());
+        let again = release_assignment(&root, "c1", "ps1", &src, false, &Filter::everything());
+        assert_eq!(again.unwrap_err().kind(), "exists");
+        write_tree(&src, &[("new.txt", "n")]);
+        let r = release_assignment(&root, "c1", "ps1", &src, true, &Filter::everything()).unwrap();
+        assert!(r.replaced);
+        assert!(root.join("c1/outbound/ps1/new.txt").is_file());
+        assert_eq!(fs::read_dir(root.join("c1/outbound")).unwrap().count(), 1);
+        assert!(unrelease_assignment(&root, "c1", "ps1").unwrap().removed);
+        assert!(!unrelease_assignment(&root, "c1", "ps1").unwrap().removed);
+        assert_eq!(fs::read_dir(root.join("c1/outbound")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn bad_ids_write_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let err = release_assignment(
+            t.path(),
+            "c1",
+            "a+b",
+            t.path(),
+            false,
+            &Filter::everything(),
+        );
+        assert_eq!(err.unwrap_err().kind(), "invalid_id");
+        assert!(!t.path().join("c1").exists());
+    }
+}

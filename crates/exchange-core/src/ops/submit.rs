@@ -1,0 +1,276 @@
+//! `submit`: publish the student's work into their own `inbound/{student}/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::copy::{copy_path, CopyOptions};
+use crate::error::{Error, Result};
+use crate::ids::{validate, IdKind};
+use crate::layout::{absolute, Course};
+use crate::names::{cache_name, new_secret, random_part, submission_name};
+use crate::safefs::{self, Kind};
+use crate::stage::{self, Staged};
+use crate::walk::{find_notebooks, Filter};
+
+/// What a submission did.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// `{assignment}+{timestamp}+{random}`.
+    pub name: String,
+    /// The submission in the exchange.
+    pub path: PathBuf,
+    /// The copy in the local cache.
+    pub cache_path: PathBuf,
+    /// The timestamp string.
+    pub timestamp: String,
+    /// Skipped files, notebook differences.
+    pub warnings: Vec<String>,
+}
+
+/// Everything [`submit`] needs.
+#[derive(Debug, Clone)]
+pub struct SubmitRequest<'a> {
+    /// `Exchange.root`.
+    pub root: &'a Path,
+    /// Course id.
+    pub course: &'a str,
+    /// Student id (the inbound directory name).
+    pub student: &'a str,
+    /// Assignment id.
+    pub assignment: &'a str,
+    /// The student's assignment directory.
+    pub source: &'a Path,
+    /// nbgrader's timestamp string.
+    pub timestamp: &'a str,
+    /// The local cache root.
+    pub cache: &'a Path,
+    /// Refuse a submission missing released notebooks.
+    pub strict: bool,
+    /// ignore/include/limits.
+    pub filter: Filter,
+}
+
+/// Submit (see the pyi): checks, stage in `inbound/{student}/.…`, publish, cache copy.
+pub fn submit(req: &SubmitRequest<'_>) -> Result<Submitted> {
+    let course = Course::new(req.root, req.course)?;
+    validate(IdKind::Student, req.student)?;
+    validate(IdKind::Assignment, req.assignment)?;
+    check_timestamp(req.timestamp)?;
+    let release = course.release(req.assignment);
+    if !matches!(safefs::lkind(&release), Ok(Some(Kind::Dir))) {
+        return Err(Error::NotFound(format!(
+            "Assignment {:?} is not released in course {:?}",
+            req.assignment, req.course
+        )));
+    }
+    let mut warnings = compare_notebooks(&release, req.source, req.strict)?;
+    let inbox = student_inbox(&course, req.student)?;
+    let name = submission_name(req.assignment, req.timestamp, &random_part());
+    if name.len() > 255 {
+        return Err(Error::InvalidArgument(format!(
+            "submission name {name:?} is longer than 255 bytes"
+        )));
+    }
+    let staged = Staged::create(&inbox)?;
+    let opts = CopyOptions {
+        filter: req.filter.clone(),
+        skip_existing: false,
+    };
+    let report = copy_path(req.source, true, staged.path(), &opts)?;
+    warnings.extend(report.warnings);
+    write_stamp_files(staged.path(), req.timestamp, &new_secret())?;
+    staged.publish(&name, false)?;
+    let path = inbox.join(&name);
+    let cache_path = write_cache(req, &path)?;
+    Ok(Submitted {
+        name,
+        path,
+        cache_path,
+        timestamp: req.timestamp.to_string(),
+        warnings,
+    })
+}
+
+/// A timestamp becomes part of a directory name: refuse `/`, NUL, and what cannot be read
+/// back (collect orders submissions by it).
+fn check_timestamp(ts: &str) -> Result<()> {
+    let fail = |reason: &str| Error::InvalidTimestamp {
+        value: ts.to_string(),
+        reason: reason.to_string(),
+    };
+    if ts.contains('/') {
+        return Err(fail(
+            "it contains '/', which cannot be part of a directory name",
+        ));
+    }
+    if ts.contains('\0') {
+        return Err(fail("it contains a NUL character"));
+    }
+    crate::timestamp::parse(ts).map(|_| ())
+}
+
+/// Released notebooks missing from `source` fail with `strict`, else become a warning
+/// (as do extra notebooks).
+fn compare_notebooks(release: &Path, source: &Path, strict: bool) -> Result<Vec<String>> {
+    let released = find_notebooks(release)?;
+    let submitted = find_notebooks(source)?;
+    let missing: Vec<&String> = released.iter().filter(|n| !submitted.contains(n)).collect();
+    let extra: Vec<&String> = submitted.iter().filter(|n| !released.contains(n)).collect();
+    if missing.is_empty() && extra.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listing = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    if strict && !missing.is_empty() {
+        return Err(Error::MissingNotebooks(format!(
+            "Assignment is missing released notebooks: {} (strict mode: nothing was submitted)",
+            listing(&missing)
+        )));
+    }
+    let mut warnings = Vec::new();
+    if !missing.is_empty() {
+        warnings.push(format!("Possible missing notebooks: {}", listing(&missing)));
+    }
+    if !extra.is_empty() {
+        warnings.push(format!("Extra notebooks submitted: {}", listing(&extra)));
+    }
+    Ok(warnings)
+}
+
+/// `inbound/{student}` as a real directory; created when missing and `inbound/` allows.
+fn student_inbox(course: &Course, student: &str) -> Result<PathBuf> {
+    let inbox = course.inbound().join(student);
+    match safefs::lkind(&inbox).map_err(|e| Error::io("inspect", &inbox, e))? {
+        Some(Kind::Dir) => Ok(inbox),
+        Some(_) => Err(Error::unsafe_path(
+            &inbox,
+            "the student's inbound entry is not a real directory",
+        )),
+        None => match safefs::ensure_dir(&inbox) {
+            Ok(_) => Ok(inbox),
+            Err(e) => Err(Error::NotFound(format!(
+                "Your submission directory {} does not exist and cannot be created ({e}); \
+                 ask the course admin to provision it",
+                inbox.display()
+            ))),
+        },
+    }
+}
+
+/// `timestamp.txt` (exactly the string) and `submission_secret.txt`, as nbgrader writes.
+fn write_stamp_files(dir: &Path, timestamp: &str, secret: &str) -> Result<()> {
+    stage::write_file(&dir.join("timestamp.txt"), timestamp.as_bytes())?;
+    stage::write_file(&dir.join("submission_secret.txt"), secret.as_bytes())
+}
+
+/// Copy the published submission to `{cache}/{course}/{student}+{assignment}+{timestamp}`.
+fn write_cache(req: &SubmitRequest<'_>, published: &Path) -> Result<PathBuf> {
+    let dir = absolute(&req.cache.join(req.course));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    let name = cache_name(req.student, req.assignment, req.timestamp);
+    let staged = Staged::create(&dir)?;
+    copy_path(published, false, staged.path(), &CopyOptions::default())?;
+    staged.publish(&name, true)?;
+    Ok(dir.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::testutil::write_tree;
+    use crate::walk::Limits;
+    use std::fs;
+
+    pub(crate) const TS: &str = "2024-03-01 12:00:00.000000 UTC";
+
+    fn setup() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        write_tree(
+            &t.path().join("ex/c1/outbound/ps1"),
+            &[("p1.ipynb", "{}"), ("p2.ipynb", "{}")],
+        );
+        fs::create_dir_all(t.path().join("ex/c1/inbound")).unwrap();
+        write_tree(
+            &t.path().join("home/ps1"),
+            &[("p1.ipynb", "{\"a\":1}"), ("big", "0123456789")],
+        );
+        t
+    }
+
+    fn req<'a>(t: &'a Path, source: &'a Path, strict: bool) -> SubmitRequest<'a> {
+        SubmitRequest {
+            root: t,
+            course: "c1",
+            student: "a+b@x",
+            assignment: "ps1",
+            source,
+            timestamp: TS,
+            cache: t,
+            strict,
+            filter: Filter::default(),
+        }
+    }
+
+    #[test]
+    fn submit_writes_stamp_files_and_cache() {
+        let t = setup();
+        let root = t.path().join("ex");
+        let src = t.path().join("home/ps1");
+        let mut r = req(&root, &src, false);
+        let cache = t.path().join("cache");
+        r.cache = &cache;
+        let out = submit(&r).unwrap();
+        assert!(out.name.starts_with(&format!("ps1+{TS}+")));
+        assert!(out.warnings.iter().any(|w| w.contains("p2.ipynb")));
+        assert_eq!(
+            fs::read_to_string(out.path.join("timestamp.txt")).unwrap(),
+            TS
+        );
+        let secret = fs::read_to_string(out.path.join("submission_secret.txt")).unwrap();
+        assert_eq!(secret.len(), 128);
+        assert_eq!(out.cache_path, cache.join(format!("c1/a+b@x+ps1+{TS}")));
+        assert_eq!(
+            fs::read_to_string(out.cache_path.join("submission_secret.txt")).unwrap(),
+            secret
+        );
+        let inbox = root.join("c1/inbound/a+b@x");
+        assert_eq!(fs::read_dir(&inbox).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn strict_too_big_and_bad_timestamps_write_nothing() {
+        let t = setup();
+        let root = t.path().join("ex");
+        let src = t.path().join("home/ps1");
+        let err = submit(&req(&root, &src, true)).unwrap_err();
+        assert_eq!(err.kind(), "missing_notebooks");
+        let mut r = req(&root, &src, false);
+        r.filter.limits = Limits {
+            max_dir_size: 0,
+            max_files: 1,
+            ..Limits::default()
+        };
+        assert_eq!(submit(&r).unwrap_err().kind(), "too_big");
+        let inbox = root.join("c1/inbound/a+b@x");
+        assert_eq!(fs::read_dir(&inbox).unwrap().count(), 0);
+        let mut r = req(&root, &src, false);
+        r.timestamp = "2024/03/01 12:00";
+        assert_eq!(submit(&r).unwrap_err().kind(), "invalid_timestamp");
+        r.assignment = "ps9";
+        r.timestamp = TS;
+        assert_eq!(submit(&r).unwrap_err().kind(), "not_found");
+    }
+
+    #[test]
+    fn symlinked_inbox_is_refused() {
+        let t = setup();
+        let root = t.path().join("ex");
+        let elsewhere = t.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, root.join("c1/inbound/a+b@x")).unwrap();
+        let src = t.path().join("home/ps1");
+        assert_eq!(
+            submit(&req(&root, &src, false)).unwrap_err().kind(),
+            "unsafe_path"
+        );
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+}

@@ -1,0 +1,283 @@
+//! Staging and publishing by `rename` in the same directory (DESIGN.md safety rule 3).
+//!
+//! Everything is built in a dot-named sibling (`.nbk8s-staging-*`) and renamed into place.
+//! Replacing a directory moves the old one aside to `.nbk8s-trash-*` first, so a reader
+//! sees the old tree, the new tree, or (for an instant) nothing, never a half-written one.
+//! Readers ignore dot-named entries; [`sweep`] removes ones left by an interrupted run.
+
+use std::ffi::OsStr;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::fd::BorrowedFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+
+use crate::error::{Error, Result};
+use crate::names::random_part;
+use crate::safefs;
+
+/// Prefix of staging directories.
+pub const STAGING_PREFIX: &str = ".nbk8s-staging-";
+/// Prefix of directories moved aside before removal.
+pub const TRASH_PREFIX: &str = ".nbk8s-trash-";
+/// Prefix of temporary files.
+pub const TMP_PREFIX: &str = ".nbk8s-tmp-";
+
+/// Whether a direct child name is the exchange's own (staging, trash) rather than data.
+pub fn is_ours(name: &str) -> bool {
+    name.starts_with('.')
+}
+
+/// A dot-named directory being filled; removed on drop unless published.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    parent: PathBuf,
+    published: bool,
+}
+
+/// What [`Staged::publish`] did.
+#[derive(Debug, Default)]
+pub struct Published {
+    /// Whether an existing entry was replaced.
+    pub replaced: bool,
+    /// A problem removing the old entry (left as dot-named trash).
+    pub warning: Option<String>,
+}
+
+impl Staged {
+    /// Create an empty staging directory (0755) inside `parent`.
+    pub fn create(parent: &Path) -> Result<Self> {
+        let path = parent.join(format!("{STAGING_PREFIX}{}", random_part()));
+        std::fs::DirBuilder::new()
+            .mode(0o755)
+            .create(&path)
+            .map_err(|e| Error::io("create staging directory", &path, e))?;
+        safefs::set_mode(&path, 0o755).map_err(|e| Error::io("chmod", &path, e))?;
+        Ok(Staged {
+            path,
+            parent: parent.to_path_buf(),
+            published: false,
+        })
+    }
+
+    /// Where to write.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rename into `parent/name`. An existing entry fails with kind `exists` unless
+    /// `replace`, in which case it is moved aside to trash, then removed.
+    pub fn publish(mut self, name: &str, replace: bool) -> Result<Published> {
+        let target = self.parent.join(name);
+        let existing = safefs::lkind(&target).map_err(|e| Error::io("inspect", &target, e))?;
+        let mut out = Published::default();
+        let trash = match existing {
+            None => None,
+            Some(_) if !replace => {
+                return Err(Error::Exists(format!(
+                    "{} already exists",
+                    target.display()
+                )))
+            }
+            Some(_) => Some(move_aside(&target)?),
+        };
+        if let Err(e) = std::fs::rename(&self.path, &target) {
+            if let Some(trash) = &trash {
+                let _ = std::fs::rename(trash, &target);
+            }
+            return Err(Error::io("publish", &target, e));
+        }
+        self.published = true;
+        if let Some(trash) = trash {
+            out.replaced = true;
+            out.warning = remove_trash(&trash);
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = safefs::remove_any(&self.path);
+        }
+    }
+}
+
+/// Rename `path` to a dot-named trash sibling; returns the trash path.
+pub fn move_aside(path: &Path) -> Result<PathBuf> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let trash = parent.join(format!("{TRASH_PREFIX}{}", random_part()));
+    std::fs::rename(path, &trash).map_err(|e| Error::io("move aside", path, e))?;
+    Ok(trash)
+}
+
+/// Remove a trash entry; a warning when that fails (the next [`sweep`] retries).
+pub fn remove_trash(trash: &Path) -> Option<String> {
+    safefs::remove_any(trash).err().map(|e| {
+        format!(
+            "could not remove {} ({e}); it will be swept later",
+            trash.display()
+        )
+    })
+}
+
+/// Remove `path` the safe way: move it aside, then delete. Ok(false) if it was absent.
+pub fn withdraw(path: &Path) -> Result<(bool, Option<String>)> {
+    if safefs::lkind(path)
+        .map_err(|e| Error::io("inspect", path, e))?
+        .is_none()
+    {
+        return Ok((false, None));
+    }
+    let trash = move_aside(path)?;
+    Ok((true, remove_trash(&trash)))
+}
+
+/// Remove staging/trash/tmp entries in `dir` older than `age` (left by interrupted runs);
+/// returns warnings for the ones that could not be removed.
+pub fn sweep(dir: &Path, age: Duration) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let now = SystemTime::now();
+    let mut warnings = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = [STAGING_PREFIX, TRASH_PREFIX, TMP_PREFIX]
+            .iter()
+            .any(|p| name.starts_with(p));
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| now.duration_since(t).unwrap_or_default() >= age)
+            .unwrap_or(false);
+        if ours && old {
+            if let Err(e) = safefs::remove_any(&entry.path()) {
+                warnings.push(format!(
+                    "could not remove leftover {} ({e})",
+                    entry.path().display()
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// Write `bytes` as `name` inside the directory open as `dir` (0644), via a dot-named temp
+/// file and `renameat`, never following a symlink: a link planted at `name` is replaced,
+/// not written through.
+pub fn write_file_at(dir: BorrowedFd<'_>, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = format!("{TMP_PREFIX}{}", random_part());
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, tmp.as_str(), flags, Mode::from_raw_mode(0o644))?;
+    let result = (|| {
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644))?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(bytes)?;
+        file.flush()?;
+        rustix::fs::renameat(dir, tmp.as_str(), dir, OsStr::new(name))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = rustix::fs::unlinkat(dir, tmp.as_str(), AtFlags::empty());
+    }
+    result
+}
+
+/// Write a small file at `path` (0644) by temp file + rename in its directory.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let tmp = parent.join(format!("{TMP_PREFIX}{}", random_part()));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| safefs::set_mode(&tmp, 0o644))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("write", path, e));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn staged_is_invisible_until_published() {
+        let t = tempfile::tempdir().unwrap();
+        let staged = Staged::create(t.path()).unwrap();
+        fs::write(staged.path().join("f"), "1").unwrap();
+        assert!(!t.path().join("final").exists());
+        let names: Vec<_> = fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(names.iter().all(|n| is_ours(&n.to_string_lossy())));
+        let out = staged.publish("final", false).unwrap();
+        assert!(!out.replaced);
+        assert_eq!(fs::read_to_string(t.path().join("final/f")).unwrap(), "1");
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn publish_refuses_or_replaces() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir(t.path().join("final")).unwrap();
+        fs::write(t.path().join("final/old"), "").unwrap();
+        let staged = Staged::create(t.path()).unwrap();
+        assert_eq!(staged.publish("final", false).unwrap_err().kind(), "exists");
+        // The failed staging dir was dropped and removed.
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1);
+        let staged = Staged::create(t.path()).unwrap();
+        fs::write(staged.path().join("new"), "").unwrap();
+        assert!(staged.publish("final", true).unwrap().replaced);
+        assert!(t.path().join("final/new").exists() && !t.path().join("final/old").exists());
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn leftovers_are_swept_and_withdraw_works() {
+        let t = tempfile::tempdir().unwrap();
+        fs::create_dir(t.path().join(format!("{STAGING_PREFIX}x"))).unwrap();
+        fs::create_dir(t.path().join(".student-dotdir")).unwrap();
+        assert!(sweep(t.path(), Duration::from_secs(3600)).is_empty());
+        assert!(t.path().join(format!("{STAGING_PREFIX}x")).exists());
+        sweep(t.path(), Duration::ZERO);
+        assert!(!t.path().join(format!("{STAGING_PREFIX}x")).exists());
+        assert!(t.path().join(".student-dotdir").exists());
+        fs::create_dir(t.path().join("gone")).unwrap();
+        assert!(withdraw(&t.path().join("gone")).unwrap().0);
+        assert!(!withdraw(&t.path().join("gone")).unwrap().0);
+    }
+
+    #[test]
+    fn write_at_replaces_planted_symlink() {
+        let t = tempfile::tempdir().unwrap();
+        let victim = t.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let d = t.path().join("d");
+        fs::create_dir(&d).unwrap();
+        std::os::unix::fs::symlink(&victim, d.join("k.html")).unwrap();
+        let fd = safefs::open_dir(&d, false).unwrap();
+        write_file_at(fd.as_fd(), "k.html", b"feedback").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(fs::read_to_string(d.join("k.html")).unwrap(), "feedback");
+        assert!(!fs::symlink_metadata(d.join("k.html"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+}
