@@ -50,7 +50,7 @@ pub fn copy_tree(
             }
             if limits.max_files > 0 && report.files.len() as u64 >= limits.max_files {
                 return Err(Error::TooBig(format!(
-                    "{} holds more than max_files={} files",
+                    "{} is too big: it holds more than max_files={} files",
                     label.display(),
                     limits.max_files
                 )));
@@ -59,7 +59,7 @@ pub fn copy_tree(
             report.files.push(rel.to_path_buf());
             if limits.max_dir_size > 0 && report.bytes > limits.max_dir_size * 1000 {
                 return Err(Error::TooBig(format!(
-                    "{} is larger than max_dir_size={} kB",
+                    "{} is too big: it is larger than max_dir_size={} kB",
                     label.display(),
                     limits.max_dir_size
                 )));

@@ -62,7 +62,7 @@ pub fn submit(req: &SubmitRequest<'_>) -> Result<Submitted> {
             req.assignment, req.course
         )));
     }
-    let mut warnings = compare_notebooks(&release, req.source, req.strict)?;
+    let mut warnings = compare_notebooks(&release, req.source, req.assignment, req.strict)?;
     let inbox = student_inbox(&course, req.student)?;
     let name = submission_name(req.assignment, req.timestamp, &random_part());
     if name.len() > 255 {
@@ -109,30 +109,46 @@ fn check_timestamp(ts: &str) -> Result<()> {
 }
 
 /// Released notebooks missing from `source` fail with `strict`, else become a warning
-/// (as do extra notebooks).
-fn compare_notebooks(release: &Path, source: &Path, strict: bool) -> Result<Vec<String>> {
+/// (as do extra notebooks); the message is nbgrader's FOUND/MISSING/OK/EXTRA table.
+fn compare_notebooks(
+    release: &Path,
+    source: &Path,
+    assignment: &str,
+    strict: bool,
+) -> Result<Vec<String>> {
     let released = find_notebooks(release)?;
     let submitted = find_notebooks(source)?;
-    let missing: Vec<&String> = released.iter().filter(|n| !submitted.contains(n)).collect();
-    let extra: Vec<&String> = submitted.iter().filter(|n| !released.contains(n)).collect();
-    if missing.is_empty() && extra.is_empty() {
+    let missing = released.iter().any(|n| !submitted.contains(n));
+    let extra = submitted.iter().any(|n| !released.contains(n));
+    if !missing && !extra {
         return Ok(Vec::new());
     }
-    let listing = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-    if strict && !missing.is_empty() {
+    let mark = |n: &String, other: &[String], yes: &str, no: &str| {
+        format!("{n}: {}", if other.contains(n) { yes } else { no })
+    };
+    let expected: Vec<String> = released
+        .iter()
+        .map(|n| mark(n, &submitted, "FOUND", "MISSING"))
+        .collect();
+    let got: Vec<String> = submitted
+        .iter()
+        .map(|n| mark(n, &released, "OK", "EXTRA"))
+        .collect();
+    let diff = format!(
+        "Expected:\n\t{}\nSubmitted:\n\t{}",
+        expected.join("\n\t"),
+        got.join("\n\t")
+    );
+    if strict && missing {
         return Err(Error::MissingNotebooks(format!(
-            "Assignment is missing released notebooks: {} (strict mode: nothing was submitted)",
-            listing(&missing)
+            "Assignment {assignment} not submitted. \
+             There are missing notebooks for the submission:\n{diff}"
         )));
     }
-    let mut warnings = Vec::new();
-    if !missing.is_empty() {
-        warnings.push(format!("Possible missing notebooks: {}", listing(&missing)));
-    }
-    if !extra.is_empty() {
-        warnings.push(format!("Extra notebooks submitted: {}", listing(&extra)));
-    }
-    Ok(warnings)
+    Ok(vec![format!(
+        "Possible missing notebooks and/or extra notebooks submitted for assignment \
+         {assignment}:\n{diff}"
+    )])
 }
 
 /// `inbound/{student}` as a real directory; created when missing and `inbound/` allows.
@@ -219,7 +235,7 @@ mod tests {
         r.cache = &cache;
         let out = submit(&r).unwrap();
         assert!(out.name.starts_with(&format!("ps1+{TS}+")));
-        assert!(out.warnings.iter().any(|w| w.contains("p2.ipynb")));
+        assert!(out.warnings.iter().any(|w| w.contains("p2.ipynb: MISSING")));
         assert_eq!(
             fs::read_to_string(out.path.join("timestamp.txt")).unwrap(),
             TS
