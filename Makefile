@@ -51,3 +51,18 @@ fmt: setup ## format Rust and Python in place
 clean: ## remove build output and the venv
 	cargo clean
 	rm -rf $(VENV) .venv-* target
+
+.PHONY: bench bench-quick
+
+bench: develop ## our exchange vs nbgrader's default on a simulated NFS (latencyfs) -> BENCHMARKS.md; ~15 min, root; BENCH_* vars in bench/__main__.py
+	cargo build --release -q -p nbgrader-k8s-latencyfs
+	BENCH_COMMAND="make bench" $(PY) -m bench
+
+bench-quick: develop ## the same on a small course (~3 min), into artifacts/bench-quick/
+	cargo build --release -q -p nbgrader-k8s-latencyfs
+	BENCH_STUDENTS=$${BENCH_STUDENTS:-50} BENCH_NOCACHE_STUDENTS=$${BENCH_NOCACHE_STUDENTS:-30} \
+	BENCH_GROWTH=$${BENCH_GROWTH:-50,100} BENCH_BURST=$${BENCH_BURST:-32} \
+	BENCH_BURST_CLI=$${BENCH_BURST_CLI:-8} BENCH_REPEATS=$${BENCH_REPEATS:-1} \
+	BENCH_DIR=$${BENCH_DIR:-artifacts/bench-quick} \
+	BENCH_OUT=$${BENCH_OUT:-artifacts/bench-quick/BENCHMARKS.md} \
+	BENCH_COMMAND="make bench-quick" $(PY) -m bench

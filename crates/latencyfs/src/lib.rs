@@ -9,10 +9,18 @@
 //! `actimeo`, the kernel may cache entries and attributes for a configurable time.
 //!
 //! It counts the requests it serves, per kind. That count is the machine-independent
-//! figure for network cost. Counts are printed as one JSON line on stdout when the process
-//! gets `SIGUSR1`, and again (`"event": "final"`) when it exits; `--stats-file` also writes
-//! each snapshot to a file (atomically, by rename). `SIGTERM`, `SIGINT` or `SIGHUP` unmount
-//! cleanly (lazily if the mount is busy) and exit.
+//! figure for network cost. Counts are printed as one JSON line on stdout once mounted
+//! (`"event": "mounted"`), whenever the process gets `SIGUSR1` (`"stats"`), and when it
+//! exits (`"final"`); `--stats-file` also writes each snapshot to a file (atomically, by
+//! rename). Counts are cumulative: a harness takes the difference of two snapshots.
+//! `round_trips` sums every request but `forget` (the only one the kernel does not wait
+//! for); `max_in_flight` is the most requests served at once since the previous snapshot.
+//! `SIGTERM`, `SIGINT` or `SIGHUP` unmount cleanly (lazily if the mount is busy) and exit.
+//!
+//! Requests that reply get the latency; `forget` does not. Extended attributes and
+//! `access` are refused with ENOSYS, after which the kernel stops sending them (it checks
+//! permissions itself: the mount uses `default_permissions`). Mounting needs root, or
+//! `fusermount3` (Debian package `fuse3`) for other users.
 //!
 //! ```text
 //! latencyfs --latency-ms 1 --attr-timeout-s 1 /srv/backing /mnt/exchange &

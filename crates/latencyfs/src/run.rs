@@ -4,6 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -113,6 +114,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("mounting on {}", args.mountpoint.display()))?;
     let mut unmounter = session.unmount_callable();
     let mountpoint = args.mountpoint.clone();
+    let stopping = Arc::new(AtomicBool::new(false));
+    let stop_requested = Arc::clone(&stopping);
     let mut signals =
         Signals::new([SIGUSR1, SIGTERM, SIGINT, SIGHUP]).context("installing signal handlers")?;
     let signal_handle = signals.handle();
@@ -125,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     signal_reporter.report("stats");
                     continue;
                 }
+                stop_requested.store(true, Ordering::SeqCst);
                 if let Err(err) = unmounter.unmount() {
                     eprintln!("latencyfs: unmount failed ({err}); detaching lazily");
                     detach(&mountpoint);
@@ -139,8 +143,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     signal_handle.close();
     let _ = listener.join();
     reporter.report("final");
-    served.context("serving requests")?;
+    match served {
+        // Requests still in flight when we unmounted find the connection gone: that is
+        // the end we asked for, not a failure.
+        Err(err) if stopping.load(Ordering::SeqCst) && is_disconnect(&err) => {}
+        other => other.context("serving requests")?,
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn is_disconnect(err: &std::io::Error) -> bool {
+    let gone = [rustix::io::Errno::CONNABORTED, rustix::io::Errno::NODEV];
+    gone.iter()
+        .any(|e| err.raw_os_error() == Some(e.raw_os_error()))
 }
 
 fn detach(mountpoint: &Path) {

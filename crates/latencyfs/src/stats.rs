@@ -177,6 +177,12 @@ impl Stats {
             .sum()
     }
 
+    /// The most requests served at once since the previous snapshot (then starts over).
+    fn take_max_in_flight(&self) -> u64 {
+        let now = self.in_flight.load(Ordering::Relaxed);
+        self.max_in_flight.swap(now, Ordering::Relaxed)
+    }
+
     /// A JSON snapshot; `seq` numbers the snapshots so a reader can tell a fresh one.
     /// `extra` fields (the settings) are merged in.
     pub fn snapshot(&self, event: &str, extra: &Map<String, Value>) -> Value {
@@ -190,7 +196,7 @@ impl Stats {
             "seq": seq,
             "uptime_s": self.started.elapsed().as_secs_f64(),
             "round_trips": self.round_trips(),
-            "max_in_flight": self.max_in_flight.load(Ordering::Relaxed),
+            "max_in_flight": self.take_max_in_flight(),
             "ops": ops,
         });
         let obj = out.as_object_mut().expect("an object");
@@ -232,7 +238,12 @@ mod tests {
         assert_eq!(snap["max_in_flight"], 3);
         assert_eq!(snap["ops"]["read"], 1);
         assert_eq!(snap["seq"], 1);
-        assert_eq!(stats.snapshot("stats", &Map::new())["seq"], 2);
+        let next = stats.snapshot("stats", &Map::new());
+        assert_eq!(next["seq"], 2);
+        assert_eq!(
+            next["max_in_flight"], 1,
+            "starts over from what is in flight now"
+        );
     }
 
     #[test]
