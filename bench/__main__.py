@@ -102,8 +102,10 @@ def _course(base: Path, main: Spec, env_name: str) -> Course:
             seed=main.seed,
         )
     course = Course(base / f"course-{spec.key}", spec)
+    t0 = time.time()
     if course.generate():
-        print(f"[setup] generated {spec.key} in {course.base}", file=sys.stderr, flush=True)
+        took = time.time() - t0
+        print(f"[setup] generated {course.base} in {took:.0f} s", file=sys.stderr, flush=True)
     scenarios.write_configs(course)
     return course
 

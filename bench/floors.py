@@ -8,6 +8,7 @@ limited by the filesystem, not by its own design.
 
 import os
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Sequence, Tuple
 
@@ -29,21 +30,39 @@ def parallel_copy(root: str, dest: str, files: Sequence[Tuple[str, str]], thread
 
 def parallel_walk(root: str, dirs: Sequence[str], threads: int) -> int:
     """List every directory below each of ``dirs`` (relative to ``root``), ``threads``
-    listings at a time; returns how many directories were listed."""
-    listed = 0
+    listings at a time; returns how many directories were listed.
 
-    def listing(path: str) -> List[str]:
-        subdirs = []
-        with os.scandir(path) as it:
-            for entry in it:
-                if entry.is_dir(follow_symlinks=False):
-                    subdirs.append(entry.path)
-        return subdirs
+    Each listing queues its subdirectories itself as soon as it has read them, so the
+    pool never waits on one listing while others could start."""
+    lock = threading.Lock()
+    done = threading.Event()
+    state = {"pending": 0, "listed": 0}
+    errors: List[BaseException] = []
+    pool = ThreadPoolExecutor(threads)
 
-    with ThreadPoolExecutor(threads) as pool:
-        pending = [pool.submit(listing, os.path.join(root, d)) for d in dirs]
-        while pending:
-            future = pending.pop()
-            listed += 1
-            pending.extend(pool.submit(listing, sub) for sub in future.result())
-    return listed
+    def queue(path: str) -> None:
+        with lock:
+            state["pending"] += 1
+        pool.submit(listing, path)
+
+    def listing(path: str) -> None:
+        try:
+            with os.scandir(path) as it:
+                subdirs = [e.path for e in it if e.is_dir(follow_symlinks=False)]
+            for sub in subdirs:
+                queue(sub)
+        except BaseException as err:  # surfaced below, after the pool drains
+            errors.append(err)
+        with lock:
+            state["listed"] += 1
+            state["pending"] -= 1
+            if state["pending"] == 0:
+                done.set()
+
+    for d in dirs:
+        queue(os.path.join(root, d))
+    done.wait()
+    pool.shutdown()
+    if errors:
+        raise errors[0]
+    return state["listed"]

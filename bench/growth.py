@@ -27,8 +27,9 @@ def run(
             seed=template.seed,
         )
         course = Course(base / f"course-{spec.key}", spec)
-        print(f"[growth] S={students}: generating", file=sys.stderr, flush=True)
-        course.generate()
+        print(f"[growth] S={students}", file=sys.stderr, flush=True)
+        if course.generate():
+            print(f"[setup] generated {course.base}", file=sys.stderr, flush=True)
         scenarios.write_configs(course)
         runner = Runner(course, env, base / "logs" / f"growth-S{students}")
         res: Dict[str, Any] = {}

@@ -81,7 +81,7 @@ def _memory(results: R) -> List[str]:
     if None in peaks:
         return ["not measured", _mark(None)]
     return [
-        f"S={int(size):,}: collect {peaks[0]:.0f} MB, list {peaks[1]:.0f} MB "
+        f"S={int(size):,}: collect {peaks[0]:.1f} MB, list {peaks[1]:.1f} MB "
         "(whole process, Python and nbgrader included)",
         _mark(int(size) >= 5000 and max(peaks) < 200) if int(size) >= 5000 else "– (S<5,000)",
     ]
