@@ -94,8 +94,11 @@ def _instructor_once(runner: Runner, course: Course, impl: str, mode: str) -> Di
         else:
             res[name] = runner.cli([argv], top, None, label)
 
+    # Before feedback is released: the moment an instructor collects and lists. (A run
+    # must not see the previous run's released feedback: the default reads every page.)
     state.late_out(course, impl)
     state.clear_submitted(course, impl)
+    state.clear_released_feedback(course, impl)
     measure("collect", "collect", ["collect", ASSIGNMENT], assignment=ASSIGNMENT)
     state.late_in(course, impl)
     measure(
