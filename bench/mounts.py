@@ -2,6 +2,7 @@
 mount of the same directory (local disk), both at the same path so configs never change."""
 
 import json
+import os
 import signal
 import subprocess
 from dataclasses import dataclass
@@ -118,6 +119,9 @@ class BindMount:
 
     def __enter__(self) -> "BindMount":
         force_unmount(self.mountpoint)
+        # Start clean: the previous step's dirty pages must not be written back during
+        # this one (on local disk that is the noise that matters).
+        os.sync()
         subprocess.run(["mount", "--bind", str(self.source), str(self.mountpoint)], check=True)
         return self
 
