@@ -125,6 +125,17 @@ HOW = """## How this is measured
 - Both exchanges get the same bytes in their own layouts (`bench/course.py`); our exchange is
   switched on by the eight `c.ExchangeFactory.*` lines of
   `nbgrader_k8s_exchange.demo.PLUGIN_CONFIG`, the default by leaving them out.
+- Times are wall clock on the machine above; with the attribute cache on, a slower run also
+  sees more entries expire, so counts move a little between runs. Ratios are taken within
+  one run.
+
+**Reproduce:** `make bench` as root (about 15 minutes; generated courses are kept in
+`artifacts/bench/` and reused), or `make bench-quick` for a small course. Every setting is
+an environment variable (`bench/__main__.py` lists them), e.g.
+`BENCH_STUDENTS=5000 BENCH_GROWTH_DEFAULT_MAX=5000 make bench` for the default exchange at
+S=5,000 too, `BENCH_LATENCY_MS=5` for a slower network. `.venv/bin/python -m bench report`
+re-renders this file from `artifacts/bench/results.json`. latencyfs alone:
+`target/release/latencyfs --latency-ms 1 --attr-timeout-s 1 SRC MNT` (`--help`).
 
 """
 
