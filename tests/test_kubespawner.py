@@ -1,14 +1,11 @@
 """The KubeSpawner hook: literal mount dicts, and real KubeSpawner pod manifests."""
 
-import asyncio
 import os
 import stat
 from types import SimpleNamespace
 
 import kubernetes_validate
 import pytest
-from kubernetes.client import ApiClient
-from kubespawner import KubeSpawner
 
 from nbgrader_k8s_exchange.kubespawner import (
     add_mounts,
@@ -16,6 +13,8 @@ from nbgrader_k8s_exchange.kubespawner import (
     exchange_mounts,
     make_pre_spawn_hook,
 )
+
+from .kube import pod_manifest
 
 VOLUME = {"name": "nbgrader-exchange", "persistentVolumeClaim": {"claimName": "nbgrader-exchange"}}
 
@@ -96,25 +95,6 @@ def test_add_mounts_list_and_dict_without_duplicates():
 
 
 # -- real KubeSpawner --------------------------------------------------------------------
-
-
-class FakeUser:
-    """What KubeSpawner and our hook read from a JupyterHub user."""
-
-    def __init__(self, name, groups):
-        self.name = name
-        self.id = 7
-        self.url = f"/user/{name}/"
-        self.groups = [SimpleNamespace(name=g) for g in groups]
-
-
-def pod_manifest(user, groups, hook=None, **spawner_kwargs):
-    """The pod dict KubeSpawner would create for ``user`` after our hook ran."""
-    spawner = KubeSpawner(_mock=True, user=FakeUser(user, groups), **spawner_kwargs)
-    hook = hook or make_pre_spawn_hook()
-    asyncio.run(hook(spawner))
-    pod = asyncio.run(spawner.get_pod_manifest())
-    return ApiClient().sanitize_for_serialization(pod)
 
 
 def _exchange_mounts_of(manifest):

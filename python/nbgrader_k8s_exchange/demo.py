@@ -163,6 +163,8 @@ class Course:
             JUPYTER_DATA_DIR=str(home / ".local" / "share" / "jupyter"),
             JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
             PYTHONUNBUFFERED="1",
+            # nbgrader runs alembic and jupyter by name: find this interpreter's first.
+            PATH=os.pathsep.join([os.path.dirname(self.python), os.environ.get("PATH", "")]),
         )
         return env
 

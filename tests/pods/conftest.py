@@ -1,16 +1,15 @@
 """Fixtures for tests that run users' commands in simulated pods (see podsim.py)."""
 
-import asyncio
 import os
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from nbgrader_k8s_exchange.demo import PLUGIN_CONFIG, write_source_notebook
 from nbgrader_k8s_exchange.kubespawner import make_pre_spawn_hook
 
+from ..kube import pod_manifest
 from .podsim import namespaces_available, run_in_pod
 
 _WHY_NOT = namespaces_available()
@@ -34,17 +33,7 @@ class Cluster:
         self.manifests = {}
 
     def add_user(self, name, groups, config=""):
-        from kubernetes.client import ApiClient
-        from kubespawner import KubeSpawner
-
-        user = SimpleNamespace(
-            name=name, id=len(self.groups) + 1, url=f"/user/{name}/",
-            groups=[SimpleNamespace(name=g) for g in groups],
-        )  # fmt: skip
-        spawner = KubeSpawner(_mock=True, user=user)
-        asyncio.run(self.hook(spawner))
-        pod = asyncio.run(spawner.get_pod_manifest())
-        self.manifests[name] = ApiClient().sanitize_for_serialization(pod)
+        self.manifests[name] = pod_manifest(name, groups, hook=self.hook)
         self.groups[name] = groups
         home = self.home(name)
         home.mkdir(parents=True, exist_ok=True)
