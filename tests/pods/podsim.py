@@ -113,6 +113,13 @@ def pod_script(
         if read_only:
             lines.append(f"mount -o remount,bind,ro {q(target)}")
 
+    # /tmp first: the venv may live under /tmp (a CI clone), and binds go on top of it.
+    lines += [
+        f"mkdir -p {q(f'{root}/proc')} {q(f'{root}/dev')} {q(f'{root}/tmp')}",
+        f"mount -t proc proc {q(f'{root}/proc')}",
+        f"mount --rbind /dev {q(f'{root}/dev')}",
+        f"mount -t tmpfs -o mode=1777 pod-tmp {q(f'{root}/tmp')}",
+    ]
     for path in _OS_DIRS:
         if os.path.islink(path):
             lines.append(f"ln -s {q(os.readlink(path))} {q(f'{root}{path}')}")
@@ -120,12 +127,6 @@ def pod_script(
             bind(path, path, True)
     for path in python_paths():
         bind(path, path, True)
-    lines += [
-        f"mkdir -p {q(f'{root}/proc')} {q(f'{root}/dev')} {q(f'{root}/tmp')}",
-        f"mount -t proc proc {q(f'{root}/proc')}",
-        f"mount --rbind /dev {q(f'{root}/dev')}",
-        f"mount -t tmpfs -o mode=1777 pod-tmp {q(f'{root}/tmp')}",
-    ]
     bind(str(home), "/home/jovyan", False)
     for mount in _mounts_of(manifest):
         claim = claims.get(mount["name"])
