@@ -257,3 +257,8 @@ def provision_course(
     ``root`` itself only if its parent exists. All ids are validated before anything is
     written. Returns ``{"entries": [{"path", "outcome": "created"|"fine"|"repaired",
     "detail"}], "warnings"}``; ``detail`` says what was repaired (mode/owner)."""
+
+def run_cli(argv: Sequence[str]) -> int:
+    """Run the ``nbgrader-k8s`` admin command line (``argv[0]`` is the program name) and
+    return its exit status: 0 done, 1 error, 2 usage error, 3 ``audit`` found high-severity
+    problems. It prints to the process's stdout/stderr itself."""

@@ -406,6 +406,13 @@ fn provision_course<'py>(
     Ok(dict!(py, { "entries": PyList::new(py, entries)?, "warnings": r.warnings }))
 }
 
+/// `nbgrader-k8s ARGV...`: the admin CLI (crate `admin`), for the wheel's entry point.
+/// Returns the exit status; output goes straight to the process's stdout/stderr.
+#[pyfunction]
+fn run_cli(py: Python<'_>, argv: Vec<String>) -> i32 {
+    i32::from(py.detach(|| admin::main_status(argv)))
+}
+
 /// The module `nbgrader_k8s_exchange._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -427,5 +434,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fetch_feedback, m)?)?;
     m.add_function(wrap_pyfunction!(exchange_mounts, m)?)?;
     m.add_function(wrap_pyfunction!(provision_course, m)?)?;
+    m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     Ok(())
 }

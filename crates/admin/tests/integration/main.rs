@@ -1,0 +1,10 @@
+//! CLI integration tests: one test binary (as ripgrep does), one module per subcommand.
+//! Every test runs the real `nbgrader-k8s` binary on a fresh temporary exchange.
+
+// Not every test module uses every helper.
+#[allow(dead_code)]
+mod util;
+
+mod init;
+mod mounts;
+mod provision;

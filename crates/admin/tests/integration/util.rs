@@ -1,0 +1,179 @@
+//! Temp-dir helpers: an exchange root, the binary run against it, files planted in it.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A temporary exchange root (removed on drop).
+pub struct Exchange {
+    dir: tempfile::TempDir,
+}
+
+/// What one run printed and returned.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Assert exit 0 and return self.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success:\n{self:#?}");
+        self
+    }
+
+    /// Assert exit `code` and return self.
+    #[track_caller]
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "expected exit {code}:\n{self:#?}");
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Assert a failure with exactly one line on stderr containing `needle`.
+    #[track_caller]
+    pub fn fails_with(self, needle: &str) -> Self {
+        assert_ne!(self.code, 0, "expected failure:\n{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one error line:\n{}", self.stderr);
+        assert!(
+            lines[0].starts_with("nbgrader-k8s: error: ") && lines[0].contains(needle),
+            "{:?} does not mention {needle:?}",
+            lines[0]
+        );
+        self
+    }
+}
+
+impl Exchange {
+    pub fn new() -> Self {
+        Exchange {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// The exchange root.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("exchange")
+    }
+
+    /// A path under the temp dir but outside the exchange (rosters, old exchanges...).
+    pub fn outside(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// A path inside the exchange root.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    /// Run `nbgrader-k8s --root ROOT ARGS`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, None)
+    }
+
+    /// Run with `input` on stdin.
+    pub fn run_stdin(&self, args: &[&str], input: Option<&str>) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbgrader-k8s"));
+        cmd.arg("--root").arg(self.root()).args(args);
+        cmd.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.env_remove("NBGRADER_K8S_ROOT");
+        let mut child = cmd.spawn().expect("spawn nbgrader-k8s");
+        if let Some(input) = input {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().expect("wait");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Write `body` at `rel` in the exchange, creating parents.
+    pub fn write(&self, rel: &str, body: &str) -> PathBuf {
+        write(&self.path(rel), body)
+    }
+
+    /// Create the directory `rel` (and parents) in the exchange.
+    pub fn mkdir(&self, rel: &str) -> PathBuf {
+        let p = self.path(rel);
+        fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    /// `init` + `provision` of `students` with the current user as owner.
+    pub fn course(&self, course: &str, students: &[&str]) {
+        let roster = self.outside(&format!("{course}-roster.txt"));
+        write(&roster, &students.join("\n"));
+        let (uid, gid) = me();
+        self.run(&[
+            "provision",
+            course,
+            "--students",
+            roster.to_str().unwrap(),
+            "--uid",
+            &uid,
+            "--gid",
+            &gid,
+        ])
+        .ok();
+    }
+}
+
+/// Write a file, creating parents.
+pub fn write(path: &Path, body: &str) -> PathBuf {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, body).unwrap();
+    path.to_path_buf()
+}
+
+/// The current uid and gid as strings, for `--uid`/`--gid`.
+pub fn me() -> (String, String) {
+    (
+        rustix::process::getuid().as_raw().to_string(),
+        rustix::process::getgid().as_raw().to_string(),
+    )
+}
+
+/// Mode bits of `path` (no symlink following).
+pub fn mode(path: &Path) -> u32 {
+    fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// (uid, gid) of `path`.
+pub fn owner(path: &Path) -> (u32, u32) {
+    let m = fs::symlink_metadata(path).unwrap();
+    (m.uid(), m.gid())
+}
+
+/// Set the mode of `path`.
+pub fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Whether the tests run as root (chown to other users works).
+pub fn is_root() -> bool {
+    rustix::process::getuid().is_root()
+}
