@@ -16,11 +16,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod course;
 mod init;
 mod mounts;
 mod output;
 mod provision;
 mod roster;
+mod status;
 
 /// Exit code of a usage error (clap's).
 pub const EXIT_USAGE: u8 = 2;
@@ -51,6 +53,7 @@ enum Command {
     Init(init::Args),
     Provision(provision::Args),
     Mounts(mounts::Args),
+    Status(status::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -107,5 +110,6 @@ where
         Command::Init(args) => init::run(&root, &args),
         Command::Provision(args) => provision::run(&root, &args),
         Command::Mounts(args) => mounts::run(&args),
+        Command::Status(args) => status::run(&root, &args),
     }
 }

@@ -1,10 +1,12 @@
 //! Rosters: student ids from a file (one per line, or CSV with an `id` column), from stdin,
 //! or from nbgrader's gradebook.db; plus due dates from the gradebook.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use chrono::NaiveDateTime;
 use exchange_core::ids::{problem, IdKind};
 use rusqlite::{Connection, OpenFlags};
 
@@ -142,6 +144,29 @@ pub fn gradebook_students(db: &Path) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(ids)
+}
+
+/// Assignment name -> due date (naive UTC, as nbgrader stores it) from the gradebook.
+pub fn gradebook_due_dates(db: &Path) -> anyhow::Result<BTreeMap<String, Option<NaiveDateTime>>> {
+    let conn = open_gradebook(db)?;
+    let ctx = || format!("cannot read assignments from gradebook {}", db.display());
+    let mut stmt = conn
+        .prepare("SELECT name, CAST(duedate AS TEXT) FROM assignment")
+        .with_context(ctx)?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+        })
+        .with_context(ctx)?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(ctx)?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, due)| {
+            let due = due.and_then(|d| exchange_core::timestamp::parse(&d).ok());
+            (name, due)
+        })
+        .collect())
 }
 
 #[cfg(test)]

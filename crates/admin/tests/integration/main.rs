@@ -8,3 +8,4 @@ mod util;
 mod init;
 mod mounts;
 mod provision;
+mod status;

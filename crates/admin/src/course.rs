@@ -1,0 +1,38 @@
+//! Looking at an existing course: its directory, released assignments, student dirs.
+
+use std::path::Path;
+
+use anyhow::bail;
+use exchange_core::ids::{problem, IdKind};
+use exchange_core::layout::Course;
+use exchange_core::safefs::{self, Kind};
+
+/// The course `course` under `root`, which must exist as a real directory.
+pub fn existing(root: &Path, course: &str) -> anyhow::Result<Course> {
+    let c = Course::new(root, course)?;
+    match safefs::lkind(c.dir()) {
+        Ok(Some(Kind::Dir)) => Ok(c),
+        Ok(None) => bail!(
+            "course {course:?} does not exist under {} (create it with `nbgrader-k8s init {course}`)",
+            root.display()
+        ),
+        Ok(Some(kind)) => bail!("{} is a {}, not a course directory", c.dir().display(), kind.describe()),
+        Err(e) => bail!("cannot inspect {}: {e}", c.dir().display()),
+    }
+}
+
+/// Names of the real directories directly in `dir` that are valid ids of `kind`, without
+/// the exchange's dot-names; sorted. A missing `dir` has none.
+pub fn child_ids(dir: &Path, kind: IdKind) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| problem(kind, n).is_none())
+        .collect();
+    names.sort();
+    names
+}

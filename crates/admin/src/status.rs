@@ -1,0 +1,332 @@
+//! `nbgrader-k8s status COURSE [ASSIGNMENT]`: where each assignment stands.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use chrono::NaiveDateTime;
+use exchange_core::ids::{problem, IdKind};
+use exchange_core::ops::list::{list_inbound, SubmissionGroup};
+use exchange_core::timestamp;
+use serde_json::json;
+
+use crate::course::{child_ids, existing};
+use crate::output::{print_json, warn_all, Table};
+use crate::roster::{gradebook_due_dates, gradebook_students};
+
+/// `status` arguments.
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Per assignment: students, submitted, late, resubmissions, feedback released, last activity",
+    long_about = "Summarise each assignment of COURSE (released in outbound/, submitted in \
+        inbound/ or known to the gradebook): how many students there are (the gradebook's \
+        roster with --gradebook, else the student directories in inbound/), how many \
+        submitted, how many of those are late (newest submission after the due date, from the \
+        gradebook or --due), how many resubmissions (submissions beyond each student's first), \
+        how many students have feedback released for their newest submission, and the last \
+        submission. With ASSIGNMENT, one row per student follows. Times are UTC.",
+    after_help = "Examples:\n  \
+        nbgrader-k8s status course101\n  \
+        nbgrader-k8s status course101 ps1 --due '2024-03-01 17:00:00 +0100'\n  \
+        nbgrader-k8s status course101 --gradebook /home/prof/course101/gradebook.db --json\n  \
+        nbgrader-k8s status course101 --due ps1=2024-03-01T16:00 --due ps2=2024-03-08T16:00"
+)]
+pub struct Args {
+    /// Course id.
+    pub course: String,
+    /// Only this assignment, with a row per student.
+    pub assignment: Option<String>,
+    /// nbgrader's gradebook.db: due dates and the roster.
+    #[arg(long, value_name = "gradebook.db")]
+    pub gradebook: Option<PathBuf>,
+    /// Due date of every assignment shown, or ASSIGNMENT=DATE for one (repeatable); overrides
+    /// the gradebook. Without a zone a date is UTC.
+    #[arg(long, value_name = "[ASSIGNMENT=]DATE")]
+    pub due: Vec<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One student's state on one assignment.
+#[derive(Debug, Clone)]
+struct StudentRow {
+    student: String,
+    submissions: usize,
+    newest: Option<String>,
+    newest_at: Option<NaiveDateTime>,
+    late: bool,
+    feedback: bool,
+}
+
+/// One assignment's summary.
+#[derive(Debug, Clone)]
+struct AssignmentRow {
+    assignment: String,
+    released: bool,
+    due: Option<NaiveDateTime>,
+    students: usize,
+    rows: Vec<StudentRow>,
+}
+
+impl AssignmentRow {
+    fn submitted(&self) -> usize {
+        self.rows.iter().filter(|r| r.submissions > 0).count()
+    }
+    fn late(&self) -> usize {
+        self.rows.iter().filter(|r| r.late).count()
+    }
+    fn resubmissions(&self) -> usize {
+        self.rows
+            .iter()
+            .map(|r| r.submissions.saturating_sub(1))
+            .sum()
+    }
+    fn feedback(&self) -> usize {
+        self.rows.iter().filter(|r| r.feedback).count()
+    }
+    fn last(&self) -> Option<NaiveDateTime> {
+        self.rows.iter().filter_map(|r| r.newest_at).max()
+    }
+}
+
+/// Run `status`.
+pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
+    let course = existing(root, &args.course)?;
+    if let Some(a) = &args.assignment {
+        if let Some(reason) = problem(IdKind::Assignment, a) {
+            bail!("invalid assignment id {a:?}: {reason}");
+        }
+    }
+    let (mut dues, roster) = match &args.gradebook {
+        Some(db) => (gradebook_due_dates(db)?, Some(gradebook_students(db)?)),
+        None => (BTreeMap::new(), None),
+    };
+    let (due_all, due_each) = parse_dues(&args.due)?;
+    let listing = list_inbound(
+        root,
+        Some(std::slice::from_ref(&args.course)),
+        args.assignment.as_deref(),
+        None,
+    )
+    .with_context(|| format!("cannot list the submissions of {:?}", args.course))?;
+    warn_all(None, &listing.warnings);
+    let released: BTreeSet<String> = child_ids(&course.outbound(), IdKind::Assignment)
+        .into_iter()
+        .collect();
+    let student_dirs = child_ids(&course.inbound(), IdKind::Student);
+    let roster = roster.unwrap_or(student_dirs);
+    let mut names: BTreeSet<String> = released.clone();
+    names.extend(dues.keys().cloned());
+    names.extend(listing.assignments.iter().map(|g| g.assignment_id.clone()));
+    if let Some(a) = &args.assignment {
+        names.retain(|n| n == a);
+        names.insert(a.clone());
+    }
+    let mut rows = Vec::new();
+    for name in names {
+        let due = due_each
+            .get(&name)
+            .copied()
+            .or(due_all)
+            .or_else(|| dues.remove(&name).flatten());
+        let groups: Vec<&SubmissionGroup> = listing
+            .assignments
+            .iter()
+            .filter(|g| g.assignment_id == name)
+            .collect();
+        rows.push(assignment_row(
+            &name,
+            released.contains(&name),
+            due,
+            &roster,
+            &groups,
+        ));
+    }
+    if args.json {
+        print_json(&json!({
+            "course": args.course,
+            "assignments": rows.iter().map(|r| row_json(r, args.assignment.is_some())).collect::<Vec<_>>(),
+            "warnings": listing.warnings,
+        }))?;
+    } else {
+        print!("{}", summary_table(&rows).render());
+        if args.assignment.is_some() {
+            if let Some(row) = rows.first() {
+                println!();
+                print!("{}", student_table(row).render());
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// `--due` values: one for all assignments and/or one per assignment.
+fn parse_dues(
+    values: &[String],
+) -> anyhow::Result<(Option<NaiveDateTime>, BTreeMap<String, NaiveDateTime>)> {
+    let mut all = None;
+    let mut each = BTreeMap::new();
+    for value in values {
+        let parse = |d: &str| timestamp::parse(d).with_context(|| format!("--due {value:?}"));
+        match value.split_once('=') {
+            Some((a, d)) => {
+                if let Some(reason) = problem(IdKind::Assignment, a) {
+                    bail!("--due {value:?}: invalid assignment id {a:?}: {reason}");
+                }
+                each.insert(a.to_string(), parse(d)?);
+            }
+            None => all = Some(parse(value)?),
+        }
+    }
+    Ok((all, each))
+}
+
+fn assignment_row(
+    name: &str,
+    released: bool,
+    due: Option<NaiveDateTime>,
+    roster: &[String],
+    groups: &[&SubmissionGroup],
+) -> AssignmentRow {
+    let mut students: BTreeSet<&str> = roster.iter().map(String::as_str).collect();
+    students.extend(groups.iter().map(|g| g.student_id.as_str()));
+    let rows = students
+        .into_iter()
+        .map(|student| {
+            let group = groups.iter().find(|g| g.student_id == student);
+            let subs = group.map(|g| g.submissions.as_slice()).unwrap_or(&[]);
+            // Newest by time, not by string: zones may differ between submissions.
+            let newest = subs
+                .iter()
+                .max_by_key(|s| (timestamp::parse(&s.timestamp).ok(), s.timestamp.clone()));
+            let newest_at = newest.and_then(|s| timestamp::parse(&s.timestamp).ok());
+            StudentRow {
+                student: student.to_string(),
+                submissions: subs.len(),
+                newest: newest.map(|s| s.timestamp.clone()),
+                newest_at,
+                late: matches!((newest_at, due), (Some(at), Some(due)) if at > due),
+                feedback: newest.is_some_and(|s| s.has_exchange_feedback),
+            }
+        })
+        .collect();
+    AssignmentRow {
+        assignment: name.to_string(),
+        released,
+        due,
+        students: roster.len(),
+        rows,
+    }
+}
+
+fn iso(t: Option<NaiveDateTime>) -> serde_json::Value {
+    t.map_or(serde_json::Value::Null, |t| json!(timestamp::to_iso(&t)))
+}
+
+fn short(t: Option<NaiveDateTime>) -> String {
+    t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+}
+
+fn row_json(r: &AssignmentRow, with_students: bool) -> serde_json::Value {
+    let mut v = json!({
+        "assignment": r.assignment,
+        "released": r.released,
+        "due": iso(r.due),
+        "students": r.students,
+        "submitted": r.submitted(),
+        "late": r.late(),
+        "resubmissions": r.resubmissions(),
+        "feedback_released": r.feedback(),
+        "last_activity": iso(r.last()),
+    });
+    if with_students {
+        v["per_student"] = r
+            .rows
+            .iter()
+            .map(|s| {
+                json!({
+                    "student": s.student,
+                    "submissions": s.submissions,
+                    "newest": s.newest,
+                    "newest_utc": iso(s.newest_at),
+                    "late": s.late,
+                    "feedback_released": s.feedback,
+                })
+            })
+            .collect();
+    }
+    v
+}
+
+fn summary_table(rows: &[AssignmentRow]) -> Table {
+    let mut t = Table::new(&[
+        "ASSIGNMENT",
+        "RELEASED",
+        "DUE (UTC)",
+        "STUDENTS",
+        "SUBMITTED",
+        "LATE",
+        "RESUBMISSIONS",
+        "FEEDBACK",
+        "LAST ACTIVITY (UTC)",
+    ]);
+    for r in rows {
+        t.row(vec![
+            r.assignment.clone(),
+            if r.released { "yes" } else { "no" }.to_string(),
+            short(r.due),
+            r.students.to_string(),
+            r.submitted().to_string(),
+            r.late().to_string(),
+            r.resubmissions().to_string(),
+            r.feedback().to_string(),
+            short(r.last()),
+        ]);
+    }
+    t
+}
+
+fn student_table(row: &AssignmentRow) -> Table {
+    let mut t = Table::new(&["STUDENT", "SUBMISSIONS", "NEWEST (UTC)", "LATE", "FEEDBACK"]);
+    for s in &row.rows {
+        let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+        t.row(vec![
+            s.student.clone(),
+            s.submissions.to_string(),
+            short(s.newest_at),
+            if s.submissions == 0 {
+                "-".into()
+            } else {
+                yes(s.late)
+            },
+            if s.submissions == 0 {
+                "-".into()
+            } else {
+                yes(s.feedback)
+            },
+        ]);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_forms() {
+        let (all, each) =
+            parse_dues(&["2024-03-01 12:00:00 +0100".into(), "ps1=2024-03-02".into()]).unwrap();
+        assert_eq!(
+            timestamp::to_iso(&all.unwrap()),
+            "2024-03-01T11:00:00.000000"
+        );
+        assert_eq!(
+            timestamp::to_iso(&each["ps1"]),
+            "2024-03-02T00:00:00.000000"
+        );
+        assert!(parse_dues(&["a+b=2024-03-01".into()]).is_err());
+        assert!(parse_dues(&["tomorrow".into()]).is_err());
+    }
+}
