@@ -25,7 +25,7 @@ setup: $(STAMP) ## create the venv and install build/test dependencies
 	@true
 
 develop: setup ## build the Rust extension into the venv (release mode)
-	$(VENV)/bin/maturin develop --release -q
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
 
 demo: develop ## a full course round trip on a local exchange, printed step by step
 	$(PY) -m nbgrader_k8s_exchange.demo $(DEMO_DIR)
