@@ -16,7 +16,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod course;
+mod duration;
 mod init;
 mod mounts;
 mod output;
@@ -54,6 +56,7 @@ enum Command {
     Provision(provision::Args),
     Mounts(mounts::Args),
     Status(status::Args),
+    Audit(audit::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -111,5 +114,6 @@ where
         Command::Provision(args) => provision::run(&root, &args),
         Command::Mounts(args) => mounts::run(&args),
         Command::Status(args) => status::run(&root, &args),
+        Command::Audit(args) => audit::run(&root, &args),
     }
 }

@@ -23,6 +23,7 @@ pub mod glob;
 pub mod ids;
 pub mod keys;
 pub mod layout;
+pub mod migrated;
 pub mod mounts;
 pub mod names;
 pub mod ops;

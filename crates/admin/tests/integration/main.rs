@@ -5,6 +5,7 @@
 #[allow(dead_code)]
 mod util;
 
+mod audit;
 mod init;
 mod mounts;
 mod provision;

@@ -1,0 +1,492 @@
+//! The audit's checks, one method per part of the course.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use exchange_core::ids::{problem, IdKind};
+use exchange_core::layout::Course;
+use exchange_core::migrated::MigratedRecord;
+use exchange_core::names::parse_submission;
+use exchange_core::safefs::{self, Kind};
+use exchange_core::stage::{STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
+
+use super::scan::{self, Seen};
+use super::{Finding, Severity};
+
+/// Everything the checks compare against.
+#[derive(Debug)]
+pub struct Auditor {
+    /// The course.
+    pub course: Course,
+    /// Expected owner uid.
+    pub uid: u32,
+    /// Expected owner gid.
+    pub gid: u32,
+    /// Backdate tolerance, seconds.
+    pub tolerance: i64,
+    /// Age (seconds) past which staging is a leftover.
+    pub staging_age: i64,
+    /// The time of the audit (epoch seconds).
+    pub now: i64,
+    /// Submissions brought in by `migrate` (exempt from the backdating check).
+    pub migrated: MigratedRecord,
+}
+
+/// Where an entry lives decides how bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Area {
+    Outbound,
+    Inbound,
+    Feedback,
+}
+
+fn finding(
+    severity: Severity,
+    code: &'static str,
+    student: Option<&str>,
+    path: &Path,
+    message: String,
+) -> Finding {
+    Finding {
+        severity,
+        code,
+        student: student.map(str::to_string),
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+impl Auditor {
+    /// The course dir and its three parts: present, real directories, owned, 0755.
+    pub fn course_tree(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let c = &self.course;
+        for dir in [
+            c.dir().to_path_buf(),
+            c.outbound(),
+            c.inbound(),
+            c.feedback_public(),
+        ] {
+            self.top_dir(&dir, None, &mut out);
+        }
+        out
+    }
+
+    /// A directory a pod mounts: it must exist as a real directory owned uid:gid, 0755.
+    fn top_dir(&self, dir: &Path, student: Option<&str>, out: &mut Vec<Finding>) {
+        let seen = match scan::look(dir) {
+            Ok(Some(seen)) => seen,
+            Ok(None) => {
+                out.push(finding(
+                    Severity::High,
+                    "missing_dir",
+                    student,
+                    dir,
+                    "missing: kubelet would create it owned by root, unwritable in the pods \
+                     (run init/provision)"
+                        .into(),
+                ));
+                return;
+            }
+            Err(e) => {
+                out.push(finding(
+                    Severity::High,
+                    "unreadable",
+                    student,
+                    dir,
+                    format!("cannot inspect ({e})"),
+                ));
+                return;
+            }
+        };
+        if seen.kind != Kind::Dir {
+            out.push(finding(
+                Severity::High,
+                "not_a_directory",
+                student,
+                dir,
+                format!("a {} where a directory must be", seen.kind.describe()),
+            ));
+            return;
+        }
+        if (seen.uid, seen.gid) != (self.uid, self.gid) {
+            out.push(finding(
+                Severity::High,
+                "wrong_owner",
+                student,
+                dir,
+                format!(
+                    "owned {}:{}, not {}:{}: the notebook user may not write it",
+                    seen.uid, seen.gid, self.uid, self.gid
+                ),
+            ));
+        }
+        if seen.mode & 0o002 != 0 {
+            out.push(finding(
+                Severity::High,
+                "world_writable",
+                student,
+                dir,
+                format!("mode {:o} is world-writable", seen.mode),
+            ));
+        } else if seen.mode != 0o755 {
+            out.push(finding(
+                Severity::Medium,
+                "wrong_mode",
+                student,
+                dir,
+                format!("mode {:o}, not 755", seen.mode),
+            ));
+        }
+    }
+
+    /// Student ids: the directories in inbound/ and feedback_public/. Entries that cannot be
+    /// a student's directory are findings.
+    pub fn student_names(&self, out: &mut Vec<Finding>) -> Vec<String> {
+        let mut names = BTreeSet::new();
+        for parent in [self.course.inbound(), self.course.feedback_public()] {
+            let Ok(children) = scan::children(&parent) else {
+                continue; // reported by course_tree
+            };
+            for child in children {
+                if child.name.starts_with('.') {
+                    self.dot_entry(&child, None, out);
+                    continue;
+                }
+                match child.kind {
+                    Kind::Dir if problem(IdKind::Student, &child.name).is_none() => {
+                        names.insert(child.name.clone());
+                    }
+                    Kind::Dir => out.push(finding(
+                        Severity::Medium,
+                        "bad_name",
+                        None,
+                        &child.path,
+                        "not a valid student id".into(),
+                    )),
+                    Kind::Symlink => out.push(self.link(&child, None)),
+                    Kind::File => out.push(finding(
+                        Severity::Low,
+                        "stray_entry",
+                        None,
+                        &child.path,
+                        "a file where only student directories belong".into(),
+                    )),
+                    Kind::Other(what) => out.push(finding(
+                        Severity::High,
+                        "special_file",
+                        None,
+                        &child.path,
+                        format!("a {what}"),
+                    )),
+                }
+            }
+        }
+        names.into_iter().collect()
+    }
+
+    /// Every entry under outbound/.
+    pub fn outbound(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let dir = self.course.outbound();
+        let Ok(children) = scan::children(&dir) else {
+            return out;
+        };
+        for child in children.iter().filter(|c| c.name.starts_with('.')) {
+            self.dot_entry(child, None, &mut out);
+        }
+        let problems = scan::walk(&dir, &mut |seen| {
+            if seen.depth == 1 && seen.name.starts_with('.') {
+                return false;
+            }
+            self.entry(seen, Area::Outbound, None, &mut out);
+            true
+        });
+        self.unreadable(problems, None, &mut out);
+        out
+    }
+
+    /// One student's inbound/{s} and feedback_public/{s}.
+    pub fn student(&self, student: &str) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let inbox = self.course.inbound().join(student);
+        let feedback = self.course.feedback_public().join(student);
+        self.top_dir(&inbox, Some(student), &mut out);
+        self.top_dir(&feedback, Some(student), &mut out);
+        if matches!(safefs::lkind(&inbox), Ok(Some(Kind::Dir))) {
+            self.inbox(student, &inbox, &mut out);
+        }
+        if matches!(safefs::lkind(&feedback), Ok(Some(Kind::Dir))) {
+            let problems = scan::walk(&feedback, &mut |seen| {
+                if seen.depth == 1 && seen.name.starts_with('.') {
+                    self.dot_entry(seen, Some(student), &mut out);
+                    return false;
+                }
+                self.entry(seen, Area::Feedback, Some(student), &mut out);
+                true
+            });
+            self.unreadable(problems, Some(student), &mut out);
+        }
+        out
+    }
+
+    fn inbox(&self, student: &str, inbox: &Path, out: &mut Vec<Finding>) {
+        let s = Some(student);
+        let problems = scan::walk(inbox, &mut |seen| {
+            if seen.depth > 1 {
+                self.entry(seen, Area::Inbound, s, out);
+                return true;
+            }
+            if seen.name.starts_with('.') {
+                self.dot_entry(seen, s, out);
+                return false;
+            }
+            if seen.kind != Kind::Dir {
+                self.entry(seen, Area::Inbound, s, out);
+                if seen.kind == Kind::File {
+                    out.push(finding(
+                        Severity::Low,
+                        "stray_entry",
+                        s,
+                        &seen.path,
+                        "a file, not a submission directory".into(),
+                    ));
+                }
+                return false;
+            }
+            self.entry(seen, Area::Inbound, s, out);
+            self.submission(student, seen, out);
+            true
+        });
+        self.unreadable(problems, s, out);
+    }
+
+    /// A submission directory's name, timestamps and age.
+    fn submission(&self, student: &str, seen: &Seen, out: &mut Vec<Finding>) {
+        let s = Some(student);
+        let parsed = match parse_submission(student, &seen.name) {
+            Ok(parsed) => parsed,
+            Err(why) => {
+                out.push(finding(
+                    Severity::Low,
+                    "stray_entry",
+                    s,
+                    &seen.path,
+                    format!("not a submission: {why}"),
+                ));
+                return;
+            }
+        };
+        if let Some(w) = &parsed.warning {
+            out.push(finding(
+                Severity::High,
+                "foreign_name",
+                s,
+                &seen.path,
+                w.clone(),
+            ));
+        }
+        let Some(when) = parsed.when else {
+            out.push(finding(
+                Severity::Medium,
+                "unreadable_timestamp",
+                s,
+                &seen.path,
+                format!(
+                    "timestamp {:?} cannot be read; collect cannot order it",
+                    parsed.timestamp
+                ),
+            ));
+            return;
+        };
+        match safefs::read_small(&seen.path.join("timestamp.txt"), 4096) {
+            Ok(Some(bytes)) => {
+                let text = String::from_utf8_lossy(&bytes);
+                if text.trim() != parsed.timestamp.trim() {
+                    out.push(finding(
+                        Severity::Medium,
+                        "timestamp_mismatch",
+                        s,
+                        &seen.path,
+                        format!(
+                            "timestamp.txt says {:?}, the name says {:?}",
+                            text.trim(),
+                            parsed.timestamp
+                        ),
+                    ));
+                }
+            }
+            Ok(None) => out.push(finding(
+                Severity::Low,
+                "no_timestamp_file",
+                s,
+                &seen.path,
+                "no timestamp.txt".into(),
+            )),
+            Err(_) => {}
+        }
+        let claimed = when.and_utc().timestamp();
+        let late_by = seen.ctime - claimed;
+        if late_by > self.tolerance && !self.migrated.contains(student, &seen.name) {
+            out.push(finding(
+                Severity::High,
+                "backdated",
+                s,
+                &seen.path,
+                format!(
+                    "claims {} UTC but appeared {late_by} s later (tolerance {} s)",
+                    when.format("%Y-%m-%d %H:%M:%S"),
+                    self.tolerance
+                ),
+            ));
+        }
+    }
+
+    /// Checks of any entry below a course part: links, special files, owner, mode.
+    fn entry(&self, seen: &Seen, area: Area, student: Option<&str>, out: &mut Vec<Finding>) {
+        match seen.kind {
+            Kind::Symlink => {
+                out.push(self.link(seen, student));
+                return;
+            }
+            Kind::Other(what) => {
+                out.push(finding(
+                    Severity::High,
+                    "special_file",
+                    student,
+                    &seen.path,
+                    format!("a {what}: never copied, may hang a reader"),
+                ));
+                return;
+            }
+            Kind::Dir | Kind::File => {}
+        }
+        if seen.mode & 0o002 != 0 {
+            let severity = if area == Area::Outbound {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            out.push(finding(
+                severity,
+                "world_writable",
+                student,
+                &seen.path,
+                format!("mode {:o} is world-writable", seen.mode),
+            ));
+        }
+        if (seen.uid, seen.gid) != (self.uid, self.gid) && seen.kind == Kind::Dir {
+            out.push(finding(
+                Severity::Medium,
+                "wrong_owner",
+                student,
+                &seen.path,
+                format!(
+                    "owned {}:{}, not {}:{}",
+                    seen.uid, seen.gid, self.uid, self.gid
+                ),
+            ));
+        }
+    }
+
+    fn link(&self, seen: &Seen, student: Option<&str>) -> Finding {
+        let target = std::fs::read_link(&seen.path)
+            .map(|t| format!(" -> {}", t.display()))
+            .unwrap_or_default();
+        finding(
+            Severity::High,
+            "symlink",
+            student,
+            &seen.path,
+            format!("a symlink{target}: never followed, but it must not be there"),
+        )
+    }
+
+    /// A dot-named direct child: our staging (leftover when old) or something else.
+    fn dot_entry(&self, seen: &Seen, student: Option<&str>, out: &mut Vec<Finding>) {
+        let ours = [STAGING_PREFIX, TRASH_PREFIX, TMP_PREFIX]
+            .iter()
+            .any(|p| seen.name.starts_with(p));
+        if !ours {
+            if seen.kind == Kind::Symlink {
+                out.push(self.link(seen, student));
+            }
+            return;
+        }
+        let age = self.now - seen.mtime;
+        if age >= self.staging_age {
+            out.push(finding(
+                Severity::Medium,
+                "leftover_staging",
+                student,
+                &seen.path,
+                format!(
+                    "left by an interrupted run {} ago (`nbgrader-k8s gc` removes it)",
+                    human_age(age)
+                ),
+            ));
+        } else {
+            out.push(finding(
+                Severity::Low,
+                "staging",
+                student,
+                &seen.path,
+                format!("staging {} old: a run may be in progress", human_age(age)),
+            ));
+        }
+    }
+
+    fn unreadable(
+        &self,
+        problems: Vec<(std::path::PathBuf, String)>,
+        student: Option<&str>,
+        out: &mut Vec<Finding>,
+    ) {
+        for (path, why) in problems {
+            out.push(finding(Severity::Medium, "unreadable", student, &path, why));
+        }
+    }
+
+    /// Roster students without their dirs; dirs of students not on the roster.
+    pub fn roster(&self, roster: &[String], students: &[String]) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let on_roster: BTreeSet<&str> = roster.iter().map(String::as_str).collect();
+        let present: BTreeSet<&str> = students.iter().map(String::as_str).collect();
+        // A student with one of the two dirs is reported by `student` already.
+        for s in roster.iter().filter(|s| !present.contains(s.as_str())) {
+            for dir in [
+                self.course.inbound().join(s),
+                self.course.feedback_public().join(s),
+            ] {
+                if matches!(safefs::lkind(&dir), Ok(None)) {
+                    out.push(finding(
+                        Severity::High,
+                        "missing_student_dir",
+                        Some(s),
+                        &dir,
+                        "roster student without this directory: their pod would get a root-owned one (run provision)".into(),
+                    ));
+                }
+            }
+        }
+        for s in students.iter().filter(|s| !on_roster.contains(s.as_str())) {
+            out.push(finding(
+                Severity::Medium,
+                "not_on_roster",
+                Some(s),
+                &self.course.inbound().join(s),
+                "a student directory of someone not on the roster".into(),
+            ));
+        }
+        out
+    }
+}
+
+fn human_age(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}

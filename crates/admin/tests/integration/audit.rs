@@ -1,0 +1,263 @@
+//! `nbgrader-k8s audit`.
+
+use std::os::unix::fs::symlink;
+
+use crate::util::*;
+
+fn audit(ex: &Exchange, extra: &[&str]) -> Output {
+    let (uid, gid) = me();
+    let mut args = vec!["audit", "c1", "--uid", &uid, "--gid", &gid];
+    args.extend_from_slice(extra);
+    ex.run(&args)
+}
+
+/// Findings as (severity, code, path relative to the course).
+fn findings(out: &Output, ex: &Exchange) -> Vec<(String, String, String)> {
+    let base = ex.path("c1");
+    out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = std::path::PathBuf::from(f["path"].as_str().unwrap());
+            (
+                f["severity"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+                p.strip_prefix(&base).unwrap().display().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn has(list: &[(String, String, String)], severity: &str, code: &str, path: &str) -> bool {
+    list.iter()
+        .any(|(s, c, p)| s == severity && c == code && p == path)
+}
+
+/// A course whose submissions were made just now (not backdated).
+fn clean_course() -> Exchange {
+    let ex = Exchange::new();
+    ex.course("c1", &["alice", "bob"]);
+    ex.write("c1/outbound/ps1/squares.ipynb", "{}");
+    chmod(&ex.path("c1/outbound/ps1"), 0o755);
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+        .to_string();
+    let sub = ex.submit("c1", "alice", "ps1", &now, "abc");
+    ex.feedback("c1", "alice", &sub);
+    ex
+}
+
+#[test]
+fn a_clean_course_passes() {
+    let ex = clean_course();
+    let out = audit(&ex, &["--json"]).ok();
+    assert_eq!(findings(&out, &ex), vec![]);
+    assert_eq!(out.json()["students"], 2);
+    let out = audit(&ex, &[]).ok();
+    assert_eq!(
+        out.stdout,
+        "c1: 2 students checked: 0 high, 0 medium, 0 low\n"
+    );
+}
+
+#[test]
+fn isolation_breakers_are_high() {
+    let ex = clean_course();
+    let alice_sub = std::fs::read_dir(ex.path("c1/inbound/alice"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    symlink("/etc/passwd", alice_sub.join("passwd")).unwrap();
+    symlink("/etc", ex.path("c1/feedback_public/bob/etc")).unwrap();
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        ex.path("c1/inbound/bob/pipe"),
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    // bob's dir holds a submission named as carol's (the earlier plugin's naming).
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+        .to_string();
+    ex.write(
+        &format!("c1/inbound/bob/carol+ps1+{now}+xyz/timestamp.txt"),
+        &now,
+    );
+    chmod(&ex.path("c1/outbound/ps1"), 0o777);
+    let out = audit(&ex, &["--json"]).code(3);
+    let f = findings(&out, &ex);
+    let alice_rel = format!(
+        "inbound/alice/{}/passwd",
+        alice_sub.file_name().unwrap().to_str().unwrap()
+    );
+    assert!(has(&f, "high", "symlink", &alice_rel), "{f:#?}");
+    assert!(
+        has(&f, "high", "symlink", "feedback_public/bob/etc"),
+        "{f:#?}"
+    );
+    assert!(
+        has(&f, "high", "special_file", "inbound/bob/pipe"),
+        "{f:#?}"
+    );
+    assert!(
+        has(
+            &f,
+            "high",
+            "foreign_name",
+            &format!("inbound/bob/carol+ps1+{now}+xyz")
+        ),
+        "{f:#?}"
+    );
+    assert!(has(&f, "high", "world_writable", "outbound/ps1"), "{f:#?}");
+    let v = out.json();
+    assert_eq!(v["summary"]["high"], 5, "{f:#?}");
+    assert_eq!(v["findings"][0]["severity"], "high");
+    let text = audit(&ex, &[]).code(3);
+    assert!(text.stdout.contains("HIGH      symlink"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .ends_with("c1: 2 students checked: 5 high, 0 medium, 0 low\n"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn backdated_submissions_unless_migrated() {
+    let ex = clean_course();
+    let old = ex.submit("c1", "bob", "ps1", &ts("2024-03-01 10:00:00"), "old");
+    let out = audit(&ex, &["--json"]).code(3);
+    let name = old.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(has(
+        &findings(&out, &ex),
+        "high",
+        "backdated",
+        &format!("inbound/bob/{name}")
+    ));
+    // A submission recorded by migrate is not backdated.
+    ex.write("c1/.nbk8s-migrated", &format!("# migrated\nbob\t{name}\n"));
+    let out = audit(&ex, &["--json"]).ok();
+    assert_eq!(findings(&out, &ex), vec![]);
+    // Tolerance: a claim a minute old is fine by default, not with --backdate-tolerance 10.
+    let minute_ago = (chrono::Utc::now() - chrono::Duration::seconds(60))
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    ex.submit("c1", "alice", "ps2", &minute_ago, "m");
+    audit(&ex, &[]).ok();
+    audit(&ex, &["--backdate-tolerance", "10"]).code(3);
+}
+
+#[test]
+fn owners_modes_staging_and_timestamps() {
+    let ex = clean_course();
+    chmod(&ex.path("c1/inbound/bob"), 0o775);
+    chmod(&ex.path("c1/feedback_public"), 0o777);
+    ex.mkdir("c1/inbound/alice/.nbk8s-staging-abc");
+    ex.mkdir("c1/outbound/.nbk8s-trash-xyz");
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+        .to_string();
+    let sub = ex.submit("c1", "bob", "ps1", &now, "t");
+    std::fs::write(sub.join("timestamp.txt"), "2020-01-01 00:00:00 UTC").unwrap();
+    ex.write("c1/inbound/bob/notes.txt", "hi");
+    let out = audit(&ex, &["--json"]).code(3);
+    let f = findings(&out, &ex);
+    assert!(has(&f, "medium", "wrong_mode", "inbound/bob"), "{f:#?}");
+    assert!(
+        has(&f, "high", "world_writable", "feedback_public"),
+        "{f:#?}"
+    );
+    assert!(
+        has(&f, "low", "staging", "inbound/alice/.nbk8s-staging-abc"),
+        "{f:#?}"
+    );
+    assert!(
+        has(&f, "low", "staging", "outbound/.nbk8s-trash-xyz"),
+        "{f:#?}"
+    );
+    let rel = format!("inbound/bob/{}", sub.file_name().unwrap().to_str().unwrap());
+    assert!(has(&f, "medium", "timestamp_mismatch", &rel), "{f:#?}");
+    assert!(
+        has(&f, "low", "stray_entry", "inbound/bob/notes.txt"),
+        "{f:#?}"
+    );
+    // Staging older than --staging-age is a leftover.
+    let f = findings(&audit(&ex, &["--json", "--staging-age", "0s"]).code(3), &ex);
+    assert!(
+        has(
+            &f,
+            "medium",
+            "leftover_staging",
+            "inbound/alice/.nbk8s-staging-abc"
+        ),
+        "{f:#?}"
+    );
+    if is_root() {
+        // Owned by someone else than the notebook user: high for dirs pods write.
+        let out = ex
+            .run(&["audit", "c1", "--uid", "1000", "--gid", "100", "--json"])
+            .code(3);
+        let f = findings(&out, &ex);
+        assert!(has(&f, "high", "wrong_owner", "inbound"), "{f:#?}");
+        assert!(has(&f, "high", "wrong_owner", "inbound/alice"), "{f:#?}");
+    }
+}
+
+#[test]
+fn roster_gaps() {
+    let ex = clean_course();
+    std::fs::remove_dir(ex.path("c1/feedback_public/bob")).unwrap();
+    ex.mkdir("c1/inbound/mallory");
+    ex.mkdir("c1/feedback_public/mallory");
+    let out = ex.run_stdin(
+        &[
+            "audit",
+            "c1",
+            "--uid",
+            &me().0,
+            "--gid",
+            &me().1,
+            "--students",
+            "-",
+            "--json",
+        ],
+        Some("alice\nbob\ncarol\n"),
+    );
+    let out = out.code(3);
+    let f = findings(&out, &ex);
+    assert!(
+        has(&f, "high", "missing_dir", "feedback_public/bob"),
+        "{f:#?}"
+    );
+    assert!(
+        has(&f, "high", "missing_student_dir", "inbound/carol"),
+        "{f:#?}"
+    );
+    assert!(
+        has(&f, "high", "missing_student_dir", "feedback_public/carol"),
+        "{f:#?}"
+    );
+    assert!(
+        has(&f, "medium", "not_on_roster", "inbound/mallory"),
+        "{f:#?}"
+    );
+    assert_eq!(f.len(), 4, "{f:#?}");
+}
+
+#[test]
+fn errors() {
+    let ex = clean_course();
+    audit(&ex, &[]).ok();
+    ex.run(&["audit", "nope"])
+        .code(1)
+        .fails_with("course \"nope\" does not exist");
+    audit(&ex, &["--staging-age", "1y"]).code(2);
+    std::fs::remove_dir_all(ex.path("c1/outbound")).unwrap();
+    let f = findings(&audit(&ex, &["--json"]).code(3), &ex);
+    assert!(has(&f, "high", "missing_dir", "outbound"), "{f:#?}");
+}
