@@ -19,11 +19,13 @@ use clap::{Parser, Subcommand};
 mod audit;
 mod course;
 mod duration;
+mod gc;
 mod init;
 mod mounts;
 mod output;
 mod provision;
 mod roster;
+mod scan;
 mod status;
 
 /// Exit code of a usage error (clap's).
@@ -57,6 +59,7 @@ enum Command {
     Mounts(mounts::Args),
     Status(status::Args),
     Audit(audit::Args),
+    Gc(gc::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -115,5 +118,6 @@ where
         Command::Mounts(args) => mounts::run(&args),
         Command::Status(args) => status::run(&root, &args),
         Command::Audit(args) => audit::run(&root, &args),
+        Command::Gc(args) => gc::run(&root, &args),
     }
 }

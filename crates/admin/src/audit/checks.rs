@@ -10,8 +10,8 @@ use exchange_core::names::parse_submission;
 use exchange_core::safefs::{self, Kind};
 use exchange_core::stage::{STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
 
-use super::scan::{self, Seen};
 use super::{Finding, Severity};
+use crate::scan::{self, Seen};
 
 /// Everything the checks compare against.
 #[derive(Debug)]

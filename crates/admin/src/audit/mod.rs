@@ -1,7 +1,6 @@
 //! `nbgrader-k8s audit COURSE`: everything that breaks isolation or will break a run.
 
 mod checks;
-mod scan;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -6,6 +6,7 @@
 mod util;
 
 mod audit;
+mod gc;
 mod init;
 mod mounts;
 mod provision;
