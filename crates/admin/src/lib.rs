@@ -21,6 +21,7 @@ mod course;
 mod duration;
 mod gc;
 mod init;
+mod migrate;
 mod mounts;
 mod output;
 mod provision;
@@ -60,6 +61,7 @@ enum Command {
     Status(status::Args),
     Audit(audit::Args),
     Gc(gc::Args),
+    Migrate(migrate::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -119,5 +121,6 @@ where
         Command::Status(args) => status::run(&root, &args),
         Command::Audit(args) => audit::run(&root, &args),
         Command::Gc(args) => gc::run(&root, &args),
+        Command::Migrate(args) => migrate::run(&root, &args),
     }
 }

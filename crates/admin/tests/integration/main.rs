@@ -8,6 +8,7 @@ mod util;
 mod audit;
 mod gc;
 mod init;
+mod migrate;
 mod mounts;
 mod provision;
 mod status;

@@ -1,0 +1,204 @@
+//! Writing into the new exchange: staged copies published by rename, owned uid:gid, never
+//! overwriting what is already there (so a rerun skips what an earlier run brought in).
+
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use exchange_core::copy::{copy_path, CopyOptions};
+use exchange_core::keys::md5_hex;
+use exchange_core::safefs::{self, Kind};
+use exchange_core::stage::{write_file_at, Staged};
+use rustix::fs::{AtFlags, Gid, Uid};
+
+/// Largest feedback file migrated.
+const MAX_FEEDBACK: u64 = 512 * 1024 * 1024;
+
+/// What happened to one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Copied; with notes (skipped links, chown failures).
+    Copied(Vec<String>),
+    /// The same name was already in the new exchange.
+    Already,
+}
+
+/// Copy the directory `src` to `parent/name` unless that exists.
+pub fn copy_dir(
+    src: &Path,
+    parent: &Path,
+    name: &str,
+    owner: (u32, u32),
+) -> Result<Outcome, String> {
+    let target = parent.join(name);
+    match safefs::lkind(&target) {
+        Ok(None) => {}
+        Ok(Some(Kind::Dir)) => return Ok(Outcome::Already),
+        Ok(Some(kind)) => {
+            return Err(format!(
+                "a {} is in the way at {}",
+                kind.describe(),
+                target.display()
+            ))
+        }
+        Err(e) => return Err(format!("cannot inspect {} ({e})", target.display())),
+    }
+    let staged = Staged::create(parent).map_err(|e| e.to_string())?;
+    let report =
+        copy_path(src, false, staged.path(), &CopyOptions::default()).map_err(|e| e.to_string())?;
+    let mut notes = report.warnings;
+    notes.extend(chown_tree(staged.path(), owner));
+    staged.publish(name, false).map_err(|e| e.to_string())?;
+    Ok(Outcome::Copied(notes))
+}
+
+/// Copy the file `src` to `dir/name` (never through a link planted there) unless a file
+/// with the same content is there; a different one there is an error.
+pub fn copy_file(src: &Path, dir: &Path, name: &str, owner: (u32, u32)) -> Result<Outcome, String> {
+    let bytes = read(src)?;
+    let target = dir.join(name);
+    match safefs::lkind(&target) {
+        Ok(None) => {}
+        Ok(Some(Kind::File)) => {
+            let there = read(&target)?;
+            return if md5_hex(&there) == md5_hex(&bytes) {
+                Ok(Outcome::Already)
+            } else {
+                Err(format!("a different {} is already there", target.display()))
+            };
+        }
+        Ok(Some(kind)) => {
+            return Err(format!(
+                "a {} is in the way at {}",
+                kind.describe(),
+                target.display()
+            ))
+        }
+        Err(e) => return Err(format!("cannot inspect {} ({e})", target.display())),
+    }
+    let fd =
+        safefs::open_dir(dir, false).map_err(|e| format!("cannot open {} ({e})", dir.display()))?;
+    write_file_at(fd.as_fd(), name, &bytes)
+        .map_err(|e| format!("cannot write {} ({e})", target.display()))?;
+    let mut notes = Vec::new();
+    if needs_chown(owner) {
+        if let Err(e) = rustix::fs::chownat(
+            fd.as_fd(),
+            name,
+            Some(Uid::from_raw(owner.0)),
+            Some(Gid::from_raw(owner.1)),
+            AtFlags::SYMLINK_NOFOLLOW,
+        ) {
+            notes.push(format!(
+                "cannot chown {} to {}:{} ({e})",
+                target.display(),
+                owner.0,
+                owner.1
+            ));
+        }
+    }
+    Ok(Outcome::Copied(notes))
+}
+
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, String> {
+    match safefs::read_small(path, MAX_FEEDBACK) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(format!("{} is not a regular file", path.display())),
+        Err(e) => Err(format!("cannot read {} ({e})", path.display())),
+    }
+}
+
+fn needs_chown(owner: (u32, u32)) -> bool {
+    (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    ) != owner
+}
+
+/// Give everything under `dir` (which this process just created: directories and regular
+/// files only) to `owner`. Failures are notes, not errors: the files are there either way.
+fn chown_tree(dir: &Path, owner: (u32, u32)) -> Vec<String> {
+    if !needs_chown(owner) {
+        return Vec::new();
+    }
+    let mut notes = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        if let Err(e) = std::os::unix::fs::lchown(&path, Some(owner.0), Some(owner.1)) {
+            notes.push(format!(
+                "cannot chown {} to {}:{} ({e})",
+                path.display(),
+                owner.0,
+                owner.1
+            ));
+            break; // one note is enough: the rest will fail alike
+        }
+        if let Ok(entries) = std::fs::read_dir(&path) {
+            for entry in entries.filter_map(|e| e.ok()) {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(entry.path());
+                } else if let Err(e) =
+                    std::os::unix::fs::lchown(entry.path(), Some(owner.0), Some(owner.1))
+                {
+                    notes.push(format!("cannot chown {} ({e})", entry.path().display()));
+                    return notes;
+                }
+            }
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> (u32, u32) {
+        (
+            rustix::process::geteuid().as_raw(),
+            rustix::process::getegid().as_raw(),
+        )
+    }
+
+    #[test]
+    fn copies_once_then_already() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        std::fs::create_dir_all(src.join("sub")).unwrap();
+        std::fs::write(src.join("sub/f"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", src.join("link")).unwrap();
+        let dest = t.path().join("dest");
+        std::fs::create_dir(&dest).unwrap();
+        let Outcome::Copied(notes) = copy_dir(&src, &dest, "n", me()).unwrap() else {
+            panic!()
+        };
+        assert!(notes.iter().any(|n| n.contains("link")), "{notes:?}");
+        assert_eq!(std::fs::read_to_string(dest.join("n/sub/f")).unwrap(), "x");
+        assert!(!dest.join("n/link").exists());
+        assert_eq!(copy_dir(&src, &dest, "n", me()).unwrap(), Outcome::Already);
+    }
+
+    #[test]
+    fn files_never_through_links() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("k.html");
+        std::fs::write(&src, "fb").unwrap();
+        let dir = t.path().join("fp");
+        std::fs::create_dir(&dir).unwrap();
+        assert!(matches!(
+            copy_file(&src, &dir, "k.html", me()).unwrap(),
+            Outcome::Copied(_)
+        ));
+        assert_eq!(
+            copy_file(&src, &dir, "k.html", me()).unwrap(),
+            Outcome::Already
+        );
+        std::fs::write(dir.join("k.html"), "other").unwrap();
+        assert!(copy_file(&src, &dir, "k.html", me())
+            .unwrap_err()
+            .contains("different"));
+        std::os::unix::fs::symlink(&src, dir.join("l.html")).unwrap();
+        assert!(copy_file(&src, &dir, "l.html", me())
+            .unwrap_err()
+            .contains("symlink"));
+    }
+}
