@@ -1,0 +1,125 @@
+"""Every YAML file in deploy/ parses; every Kubernetes object in it is valid; the Zero to
+JupyterHub values have the keys the chart reads, and the pieces name each other right."""
+
+import copy
+
+import kubernetes_validate
+import pytest
+
+from .z2jh import DEPLOY, VALUES, load_all, load_one, merge, values, yaml_files
+
+# The oldest Kubernetes we document (docs/compatibility.md) and the newest schema we have.
+K8S_VERSIONS = ("1.28", "1.37")
+PVC = DEPLOY / "k8s" / "exchange-pvc.yaml"
+
+
+def _objects():
+    for path in yaml_files():
+        if path == VALUES or path.name.startswith("values"):
+            continue
+        for doc in load_all(path):
+            yield pytest.param(doc, id=f"{path.relative_to(DEPLOY)}:{doc.get('kind')}")
+
+
+def test_every_yaml_file_parses_and_holds_something():
+    paths = yaml_files()
+    names = {p.relative_to(DEPLOY).as_posix() for p in paths}
+    assert {"z2jh/values.yaml", "k8s/exchange-pvc.yaml", "k8s/nbgrader-config.yaml"} <= names
+    for path in paths:
+        docs = load_all(path)
+        assert docs and all(isinstance(d, dict) for d in docs), path
+
+
+@pytest.mark.parametrize("obj", list(_objects()))
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_kubernetes_objects_are_valid(obj, version):
+    assert {"apiVersion", "kind", "metadata"} <= set(obj)
+    kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_an_invalid_object_is_caught():
+    """The validation above can fail: a typo in a field is an error in strict mode."""
+    pvc = copy.deepcopy(load_one(PVC))
+    pvc["spec"]["accesModes"] = pvc["spec"].pop("accessModes")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(pvc, "1.30", strict=True)
+
+
+def test_exchange_claim_is_read_write_many():
+    pvc = load_one(PVC)
+    assert pvc["kind"] == "PersistentVolumeClaim"
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_values_have_the_keys_zero_to_jupyterhub_reads():
+    v = values()
+    assert set(v) <= {"hub", "singleuser", "proxy", "custom", "prePuller", "scheduling"}
+    assert isinstance(v["hub"]["extraConfig"], dict) and v["hub"]["extraConfig"]
+    for key, snippet in v["hub"]["extraConfig"].items():
+        compile(snippet, f"hub.extraConfig.{key}", "exec")
+    assert {"name", "tag"} <= set(v["hub"]["image"])
+    assert {"name", "tag"} <= set(v["singleuser"]["image"])
+    assert v["singleuser"]["storage"]["type"] in ("dynamic", "static", "none")
+    assert (v["singleuser"]["uid"], v["singleuser"]["fsGid"]) == (1000, 100)
+    assert v["custom"]["nbgrader"]["courses"]
+
+
+def test_hub_volume_fragments_are_valid_kubernetes():
+    """hub.extraVolumes/extraVolumeMounts and the hub's securityContext, in the Pod the chart
+    puts them in."""
+    hub = values()["hub"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "hub"},
+        "spec": {
+            "volumes": hub["extraVolumes"],
+            "containers": [
+                {
+                    "name": "hub",
+                    "image": f"{hub['image']['name']}:{hub['image']['tag']}",
+                    "volumeMounts": hub["extraVolumeMounts"],
+                    "securityContext": hub["containerSecurityContext"],
+                }
+            ],
+        },
+    }
+    kubernetes_validate.validate(pod, "1.30", strict=True)
+
+
+def test_pieces_name_each_other():
+    v = values()
+    nb = v["custom"]["nbgrader"]
+    claim = load_one(PVC)["metadata"]["name"]
+    assert nb["claimName"] == claim
+    [hub_volume] = [x for x in v["hub"]["extraVolumes"] if x["name"] == "nbgrader-exchange"]
+    assert hub_volume["persistentVolumeClaim"]["claimName"] == claim
+    [hub_mount] = [x for x in v["hub"]["extraVolumeMounts"] if x["name"] == "nbgrader-exchange"]
+    assert hub_mount["mountPath"] == nb["hubExchangePath"]
+    config_map = load_one(DEPLOY / "k8s" / "nbgrader-config.yaml")
+    assert config_map["metadata"]["name"] == nb["configMap"]
+    assert set(config_map["data"]) == {"student_nbgrader_config.py", "instructor_nbgrader_config.py"}
+    job = load_one(DEPLOY / "k8s" / "provision-job.yaml")
+    claims = [
+        vol["persistentVolumeClaim"]["claimName"]
+        for vol in job["spec"]["template"]["spec"]["volumes"]
+        if "persistentVolumeClaim" in vol
+    ]
+    assert claims == [claim]
+    rosters = load_one(DEPLOY / "k8s" / "rosters.yaml")
+    assert {k.removesuffix(".txt") for k in rosters["data"]} == set(nb["courses"])
+    # The hub runs as the owner the exchange tree must have.
+    ctx = v["hub"]["containerSecurityContext"]
+    assert (ctx["runAsUser"], ctx["runAsGroup"]) == (nb["uid"], nb["gid"])
+
+
+def test_kind_overlay_binds_the_claim_and_keeps_the_values_whole():
+    pv = load_one(DEPLOY / "kind" / "exchange-pv.yaml")
+    pvc = load_one(PVC)
+    assert pv["spec"]["storageClassName"] == pvc["spec"]["storageClassName"]
+    assert set(pvc["spec"]["accessModes"]) <= set(pv["spec"]["accessModes"])
+    assert pv["spec"]["claimRef"]["name"] == pvc["metadata"]["name"]
+    kind = merge(values(), load_one(DEPLOY / "kind" / "values-kind.yaml"))
+    assert kind["hub"]["extraConfig"] == values()["hub"]["extraConfig"]
+    assert kind["custom"]["nbgrader"]["courses"] == values()["custom"]["nbgrader"]["courses"]
+    assert kind["hub"]["image"]["pullPolicy"] == "Never"
