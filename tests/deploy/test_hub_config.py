@@ -170,8 +170,9 @@ class Deployment:
             # /etc/jupyter goes where nbgrader also looks, the working directory.
             self.home(user).mkdir(parents=True)
             (self.home(user) / "nbgrader_config.py").write_text(configs[config_mount["subPath"]])
-            manifest["spec"]["containers"][0]["volumeMounts"] = [
-                m for m in manifest["spec"]["containers"][0]["volumeMounts"] if m is not config_mount
+            container = manifest["spec"]["containers"][0]
+            container["volumeMounts"] = [
+                m for m in container["volumeMounts"] if m is not config_mount
             ]
             self.manifests[user] = manifest
             _chown_tree(self.home(user))

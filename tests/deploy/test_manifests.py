@@ -98,7 +98,8 @@ def test_pieces_name_each_other():
     assert hub_mount["mountPath"] == nb["hubExchangePath"]
     config_map = load_one(DEPLOY / "k8s" / "nbgrader-config.yaml")
     assert config_map["metadata"]["name"] == nb["configMap"]
-    assert set(config_map["data"]) == {"student_nbgrader_config.py", "instructor_nbgrader_config.py"}
+    roles = {"student_nbgrader_config.py", "instructor_nbgrader_config.py"}
+    assert set(config_map["data"]) == roles
     job = load_one(DEPLOY / "k8s" / "provision-job.yaml")
     claims = [
         vol["persistentVolumeClaim"]["claimName"]
