@@ -1,0 +1,92 @@
+"""deploy/k8s/provision-job.yaml does what it says on a fresh, root-owned volume.
+
+The Job's containers run as its manifest says: the provision container in a simulated pod
+(uid 1000:100, only its volumeMounts of the exchange volume; the rosters ConfigMap's keys are
+put in the pod's home and ROSTER_DIR pointed there), the root init container directly (it is a
+chown of the volume root).
+"""
+
+import copy
+import os
+import subprocess
+
+import pytest
+
+from ..pods.podsim import namespaces_available, run_in_pod
+from .z2jh import DEPLOY, load_one
+
+JOB = DEPLOY / "k8s" / "provision-job.yaml"
+ROSTERS = DEPLOY / "k8s" / "rosters.yaml"
+
+_WHY_NOT = namespaces_available()
+if _WHY_NOT and os.environ.get("CI"):
+    raise RuntimeError(f"CI must run the pod tests, but: {_WHY_NOT}")
+
+
+def _env(container):
+    return {e["name"]: e["value"] for e in container.get("env") or []}
+
+
+def _pod(spec, container):
+    """The pod podsim runs: ``container`` with its exchange-volume mounts only."""
+    claims = {v["name"] for v in spec["volumes"] if "persistentVolumeClaim" in v}
+    container = copy.deepcopy(container)
+    container["volumeMounts"] = [m for m in container["volumeMounts"] if m["name"] in claims]
+    volumes = [v for v in spec["volumes"] if v["name"] in claims]
+    return {"spec": {"containers": [container], "volumes": volumes}}
+
+
+def _roster_students():
+    students = {}
+    for key, text in load_one(ROSTERS)["data"].items():
+        lines = [x.strip() for x in text.splitlines()]
+        students[key.removesuffix(".txt")] = [x for x in lines if x and not x.startswith("#")]
+    return students
+
+
+def _owner_mode(path):
+    st = path.lstat()
+    return st.st_uid, st.st_gid, st.st_mode & 0o7777
+
+
+def test_job_provisions_every_roster_on_a_fresh_volume(tmp_path):
+    if _WHY_NOT:
+        pytest.skip(f"SKIPPED LOUDLY: cannot simulate pods here: {_WHY_NOT}")
+    spec = load_one(JOB)["spec"]["template"]["spec"]
+    [init] = spec["initContainers"]
+    [provision] = spec["containers"]
+    volume = tmp_path / "pvc"
+    volume.mkdir(mode=0o755)  # a fresh volume: root-owned, as most provisioners make it
+    home = tmp_path / "home"
+    (home / "rosters").mkdir(parents=True)
+    for key, text in load_one(ROSTERS)["data"].items():
+        (home / "rosters" / key).write_text(text)
+    pod = _pod(spec, provision)
+    volume_dirs = {"nbgrader-exchange": volume}
+    run = {"home": home, "env": {"ROSTER_DIR": "/home/jovyan/rosters"}}
+    argv = provision["command"]
+
+    # Without the init container, uid 1000 cannot create a course in a root-owned volume.
+    before = run_in_pod(pod, volume_dirs, argv, **run)
+    assert before.returncode != 0
+    assert "ermission denied" in before.stdout
+    assert list(volume.iterdir()) == []
+
+    # The init container's command (root), with the volume where it mounts it.
+    init_env = {**os.environ, **_env(init), "NBGRADER_K8S_ROOT": str(volume)}
+    subprocess.run(init["command"], env=init_env, check=True, timeout=60)
+    assert _owner_mode(volume) == (1000, 100, 0o755)
+
+    for attempt in ("first run", "rerun"):
+        proc = run_in_pod(pod, volume_dirs, argv, **run)
+        assert proc.returncode == 0, f"{attempt}:\n{proc.stdout}"
+
+    rosters = _roster_students()
+    assert rosters and all(rosters.values())
+    for course, students in rosters.items():
+        dirs = [course, f"{course}/outbound", f"{course}/inbound", f"{course}/feedback_public"]
+        for student in students:
+            dirs += [f"{course}/inbound/{student}", f"{course}/feedback_public/{student}"]
+        for rel in dirs:
+            assert _owner_mode(volume / rel) == (1000, 100, 0o755), rel
+        assert sorted(p.name for p in (volume / course / "inbound").iterdir()) == sorted(students)
