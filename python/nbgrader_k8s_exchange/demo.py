@@ -122,8 +122,12 @@ class Course:
         exchange: Optional[Path] = None,
         extra_config: str = "",
         python: str = sys.executable,
+        plugin: bool = True,
     ):
         self.base = Path(base)
+        # False: nbgrader's default exchange (the config without the ExchangeFactory lines).
+        self.plugin = plugin
+        self.students: Dict[str, Path] = {}
         self.course_id = course_id
         self.exchange = Path(exchange) if exchange else self.base / "exchange"
         self.exchange.mkdir(parents=True, exist_ok=True)
@@ -138,7 +142,7 @@ class Course:
         where.mkdir(parents=True, exist_ok=True)
         config = (
             "c = get_config()  # noqa\n"
-            + PLUGIN_CONFIG
+            + (PLUGIN_CONFIG if self.plugin else "")
             + f"c.Exchange.root = {str(self.exchange)!r}\n"
             + f"c.CourseDirectory.course_id = {self.course_id!r}\n"
             + more
@@ -152,8 +156,25 @@ class Course:
     def add_student(self, student: str) -> Path:
         home = self.student_home(student)
         if not (home / "nbgrader_config.py").exists():
-            self._write_config(home)
+            self._write_config(home, self._student_config(student))
+        self.students[student] = home
         return home
+
+    def _student_config(self, student: str) -> str:
+        # nbgrader's default exchange takes the student from the OS user (the same for every
+        # simulated student here), so name them; our exchange reads JUPYTERHUB_USER.
+        return "" if self.plugin else f"c.CourseDirectory.student_id = {student!r}\n"
+
+    def switch_exchange(self, exchange: Path, *, plugin: bool = True) -> None:
+        """Point the instructor and every student at another exchange root, with our plugin
+        or nbgrader's default exchange (as a deployment does when it migrates)."""
+        self.exchange = Path(exchange)
+        self.plugin = plugin
+        self._write_config(
+            self.instructor_dir, f"c.CourseDirectory.root = {str(self.instructor_dir)!r}\n"
+        )
+        for student, home in self.students.items():
+            self._write_config(home, self._student_config(student))
 
     def _env(self, user: str, home: Path) -> Dict[str, str]:
         env = dict(os.environ)

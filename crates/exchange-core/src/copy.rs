@@ -2,7 +2,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -100,7 +100,7 @@ fn write_file(target: &Path, src: &mut fs::File) -> Result<u64> {
         .open(target)
         .map_err(|e| Error::io("create", target, e))?;
     let n = io::copy(src, &mut out).map_err(|e| Error::io("write", target, e))?;
-    safefs::set_mode(target, 0o644).map_err(|e| Error::io("chmod", target, e))?;
+    safefs::set_mode_of(out.as_fd(), 0o644).map_err(|e| Error::io("chmod", target, e))?;
     Ok(n)
 }
 

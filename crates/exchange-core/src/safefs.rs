@@ -3,15 +3,23 @@
 //! Student-writable trees are hostile: every entry is classified with `lstat` semantics and
 //! opened relative to its already-open parent, so a symlink planted anywhere is seen as a
 //! symlink, never as what it points to.
+//!
+//! On a network volume every open, listing and stat is a round trip, so a directory is
+//! opened once and listed once ([`read_entries`]: `getdents64` on that descriptor, with the
+//! entry types it reports), and children are reached with `openat` from it. The types a
+//! listing reports are `lstat` types; they only decide what to try: every open still refuses
+//! links (`O_NOFOLLOW`) and [`open_file_at`] checks the opened file, so an entry swapped
+//! after the listing is refused, not followed.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, Stat, CWD};
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, RawDir, Stat, CWD};
 
 /// What an entry is, seen without following symlinks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +37,12 @@ pub enum Kind {
 impl Kind {
     /// Kind of an `lstat`/`fstat` result.
     pub fn of(stat: &Stat) -> Kind {
-        match FileType::from_raw_mode(stat.st_mode) {
+        Kind::of_type(FileType::from_raw_mode(stat.st_mode))
+    }
+
+    /// Kind of a file type.
+    fn of_type(file_type: FileType) -> Kind {
+        match file_type {
             FileType::Directory => Kind::Dir,
             FileType::RegularFile => Kind::File,
             FileType::Symlink => Kind::Symlink,
@@ -81,6 +94,14 @@ pub fn open_dir_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
     Ok(rfs::openat(dir, name, flags, Mode::empty())?)
 }
 
+/// A handle on the directory `name` inside `dir`, refusing a symlink, usable only as the
+/// base of `openat`/`renameat` (`O_PATH`): the directory is not opened for reading, which
+/// on a network volume saves the open and release round trips.
+pub fn open_dir_path_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    Ok(rfs::openat(dir, name, flags, Mode::empty())?)
+}
+
 /// Open the regular file `name` inside `dir` for reading, refusing anything else
 /// (checked again on the open descriptor, so a swap after `lstat` is caught).
 pub fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<(File, u64)> {
@@ -96,18 +117,60 @@ pub fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<(File, u64)
     Ok((File::from(fd), stat.st_size as u64))
 }
 
-/// Names in `dir` (without `.` and `..`), sorted bytewise.
-pub fn read_names(dir: BorrowedFd<'_>) -> io::Result<Vec<OsString>> {
-    let mut names = Vec::new();
-    for entry in rfs::Dir::read_from(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name != b"." && name != b".." {
-            names.push(OsStr::from_bytes(name).to_os_string());
+/// An entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Its name.
+    pub name: OsString,
+    /// Its type as the listing reports it (`lstat` semantics), None when the filesystem
+    /// does not say (`DT_UNKNOWN`); [`DirEntry::kind_in`] then asks `fstatat`.
+    pub kind: Option<Kind>,
+}
+
+impl DirEntry {
+    /// The entry's kind: the listed type, or `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`
+    /// when the listing did not give one.
+    pub fn kind_in(&self, dir: BorrowedFd<'_>) -> io::Result<Kind> {
+        match self.kind {
+            Some(kind) => Ok(kind),
+            None => stat_at(dir, &self.name).map(|stat| Kind::of(&stat)),
         }
     }
-    names.sort();
-    Ok(names)
+}
+
+/// Bytes of the buffer [`read_entries`] lists into: a directory of a few hundred entries
+/// in one `getdents64` call.
+const LISTING_BUFFER: usize = 32 * 1024;
+
+/// The entries of the directory open as `dir` (without `.` and `..`), sorted bytewise by
+/// name. Reads `dir` itself from its current position (no second open, unlike
+/// `rustix::fs::Dir::read_from`), so call it once per opened directory.
+pub fn read_entries(dir: BorrowedFd<'_>) -> io::Result<Vec<DirEntry>> {
+    let mut buf = vec![MaybeUninit::<u8>::uninit(); LISTING_BUFFER];
+    let mut listing = RawDir::new(dir, &mut buf);
+    let mut entries = Vec::new();
+    while let Some(entry) = listing.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let kind = match entry.file_type() {
+            FileType::Unknown => None,
+            known => Some(Kind::of_type(known)),
+        };
+        entries.push(DirEntry {
+            name: OsStr::from_bytes(name).to_os_string(),
+            kind,
+        });
+    }
+    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+/// Names in `dir` (without `.` and `..`), sorted bytewise (see [`read_entries`]).
+pub fn read_names(dir: BorrowedFd<'_>) -> io::Result<Vec<OsString>> {
+    Ok(read_entries(dir)?.into_iter().map(|e| e.name).collect())
 }
 
 /// Read a small regular file `name` in `dir` (at most `max` bytes), without following
@@ -162,13 +225,26 @@ pub fn ensure_dir(path: &Path) -> io::Result<bool> {
     Ok(true)
 }
 
-/// `chmod` a path we created, refusing a symlink in its place.
+/// `chmod` a path we created, refusing a symlink in its place; a no-op (no `chmod`, one
+/// `lstat`) when the mode is already right, as it is unless a strict umask interfered.
 pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    if lkind(path)? == Some(Kind::Symlink) {
+    let stat = rfs::lstat(path)?;
+    if Kind::of(&stat) == Kind::Symlink {
         return Err(io::Error::other("refusing to chmod through a symlink"));
     }
+    if stat.st_mode & 0o7777 == mode {
+        return Ok(());
+    }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
+/// `fchmod` a file we created and hold open, unless its mode is already `mode`.
+pub fn set_mode_of(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    if rfs::fstat(fd)?.st_mode & 0o7777 != mode {
+        rfs::fchmod(fd, Mode::from_raw_mode(mode))?;
+    }
+    Ok(())
 }
 
 /// Remove whatever is at `path` without following symlinks (a tree recursively).
@@ -198,6 +274,9 @@ mod tests {
         let fd = open_dir(d, false).unwrap();
         assert!(open_file_at(fd.as_fd(), OsStr::new("l")).is_err());
         assert!(open_dir_at(fd.as_fd(), OsStr::new("l")).is_err());
+        assert!(open_dir_path_at(fd.as_fd(), OsStr::new("l")).is_err());
+        assert!(open_dir_path_at(fd.as_fd(), OsStr::new("f")).is_err());
+        assert!(open_dir_path_at(fd.as_fd(), OsStr::new("sub")).is_ok());
         assert_eq!(read_small_at(fd.as_fd(), "l", 10).unwrap(), None);
         assert_eq!(
             read_small_at(fd.as_fd(), "f", 10).unwrap(),
@@ -205,8 +284,38 @@ mod tests {
         );
         assert_eq!(read_names(fd.as_fd()).unwrap(), ["f", "l", "sub"]);
         std::os::unix::fs::symlink(d.join("sub"), d.join("dl")).unwrap();
+        assert!(open_dir_path_at(fd.as_fd(), OsStr::new("dl")).is_err());
         assert!(open_dir(&d.join("dl"), false).is_err());
         assert!(open_dir(&d.join("dl"), true).is_ok());
+    }
+
+    #[test]
+    fn entries_listed_once_with_their_types() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path();
+        std::fs::write(d.join("f"), b"x").unwrap();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::os::unix::fs::symlink(d.join("sub"), d.join("l")).unwrap();
+        let fd = open_dir(d, false).unwrap();
+        let entries = read_entries(fd.as_fd()).unwrap();
+        let got: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                let kind = e.kind_in(fd.as_fd()).unwrap();
+                (e.name.to_str().unwrap(), kind)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("f", Kind::File), ("l", Kind::Symlink), ("sub", Kind::Dir)]
+        );
+        // Read from the descriptor itself: a second listing finds it consumed.
+        assert!(read_entries(fd.as_fd()).unwrap().is_empty());
+        let unknown = DirEntry {
+            name: "l".into(),
+            kind: None,
+        };
+        assert_eq!(unknown.kind_in(fd.as_fd()).unwrap(), Kind::Symlink);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -177,7 +177,7 @@ pub fn write_file_at(dir: BorrowedFd<'_>, name: &str, bytes: &[u8]) -> std::io::
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = rustix::fs::openat(dir, tmp.as_str(), flags, Mode::from_raw_mode(0o644))?;
     let result = (|| {
-        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644))?;
+        safefs::set_mode_of(fd.as_fd(), 0o644)?;
         let mut file = std::fs::File::from(fd);
         file.write_all(bytes)?;
         file.flush()?;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::glob::any_match;
-use crate::safefs::{self, Kind};
+use crate::safefs::{self, DirEntry, Kind};
 
 /// Size and shape caps in nbgrader's units; 0 means no cap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -83,28 +83,31 @@ impl Walker<'_, '_> {
     }
 
     fn dir(&mut self, fd: &OwnedFd, rel: &Path, depth: u64) -> Result<()> {
-        let names = match safefs::read_names(fd.as_fd()) {
-            Ok(names) => names,
+        let entries = match safefs::read_entries(fd.as_fd()) {
+            Ok(entries) => entries,
             Err(e) => {
                 self.warn(rel, &format!("cannot read directory ({e})"));
                 return Ok(());
             }
         };
-        for name in names {
-            self.entry(fd, rel, &name, depth)?;
+        for entry in entries {
+            self.entry(fd, rel, &entry, depth)?;
         }
         Ok(())
     }
 
-    fn entry(&mut self, parent: &OwnedFd, rel: &Path, name: &OsStr, depth: u64) -> Result<()> {
+    fn entry(&mut self, parent: &OwnedFd, rel: &Path, entry: &DirEntry, depth: u64) -> Result<()> {
+        let name = entry.name.as_os_str();
         let child = rel.join(name);
         let base = name.to_string_lossy();
         if any_match(&self.filter.ignore, &base) {
             return Ok(());
         }
         let max_depth = self.filter.limits.max_depth;
-        let kind = match safefs::stat_at(parent.as_fd(), name) {
-            Ok(stat) => Kind::of(&stat),
+        // The listed type decides what to try; the opens below refuse links and check
+        // what they opened, so an entry swapped since the listing is not followed.
+        let kind = match entry.kind_in(parent.as_fd()) {
+            Ok(kind) => kind,
             Err(e) => {
                 self.warn(&child, &format!("cannot stat ({e})"));
                 return Ok(());
@@ -190,12 +193,13 @@ pub fn top_notebooks(dir: &Path, follow: bool) -> Vec<(String, PathBuf)> {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let stem = name.strip_suffix(".ipynb")?.to_string();
-            let meta = if follow {
-                std::fs::metadata(e.path())
+            // Without `follow`, the listed type (`d_type`, lstat semantics) is enough.
+            let is_file = if follow {
+                std::fs::metadata(e.path()).ok()?.is_file()
             } else {
-                e.metadata()
+                e.file_type().ok()?.is_file()
             };
-            (!name.starts_with('.') && meta.ok()?.is_file()).then(|| (stem, e.path()))
+            (!name.starts_with('.') && is_file).then(|| (stem, e.path()))
         })
         .collect();
     found.sort_by(|a, b| a.1.cmp(&b.1));

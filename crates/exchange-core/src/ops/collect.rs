@@ -1,5 +1,6 @@
 //! `collect`: copy each student's chosen submission into the instructor's course directory.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
@@ -14,8 +15,8 @@ use crate::stage::{self, Staged};
 use crate::timestamp;
 use crate::walk::Filter;
 
-use super::list::{student_dirs, submissions_of};
-use super::{for_student, par_map, SMALL_FILE};
+use super::list::scan::{par_io, Inbound};
+use super::{for_student, SMALL_FILE};
 
 /// What happened to one student's submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +112,12 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
         _ => None,
     };
     let mut out = Collected::default();
-    let students = student_dirs(&course.inbound(), req.students, &mut out.warnings);
-    let results = par_map(&students, |s| collect_student(req, &course, s, duedate));
+    let Some(inbound) = Inbound::open(&course.inbound(), req.students, &mut out.warnings) else {
+        return Ok(out);
+    };
+    let results = par_io(&inbound.students, |s| {
+        collect_student(req, &inbound, s, duedate)
+    });
     for (record, warnings) in results {
         out.records.extend(record);
         out.warnings.extend(warnings);
@@ -120,38 +125,63 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
     Ok(out)
 }
 
+/// Choose a student's submission by name (the names carry the timestamps), decide from
+/// the destination whether to copy, and only then open the chosen one. One that cannot be
+/// opened (a symlink put there since the listing) is warned about and the next is chosen.
 fn collect_student(
     req: &CollectRequest<'_>,
-    course: &Course,
+    inbound: &Inbound,
     student: &str,
     duedate: Option<NaiveDateTime>,
 ) -> (Option<CollectRecord>, Vec<String>) {
     let mut warnings = Vec::new();
-    let inbox = course.inbound().join(student);
-    let found = submissions_of(&inbox, student, &mut warnings);
-    let candidates = candidates(&inbox, student, req.assignment, found, &mut warnings);
-    let Some(chosen) = choose(&candidates, duedate) else {
+    let Some(inbox) = inbound.inbox(student, &mut warnings) else {
         return (None, warnings);
     };
-    let source = inbox.join(&chosen.name);
+    let mut candidates = candidates(
+        &inbox.path,
+        student,
+        req.assignment,
+        &inbox.submissions,
+        &mut warnings,
+    );
     let dest = PathBuf::from(req.dest_template.replace('\0', student));
-    match place(req, &source, &dest, chosen) {
-        Ok((action, more)) => {
-            warnings.extend(for_student(student, more));
-            let record = CollectRecord {
-                student_id: student.to_string(),
-                timestamp: chosen.timestamp.clone(),
-                source: display(&source),
-                dest: display(&dest),
-                action,
-            };
-            (Some(record), warnings)
-        }
-        Err(e) => {
-            warnings.push(format!("student {student:?}: not collected: {e}"));
-            (None, warnings)
-        }
+    while let Some(chosen) = choose(&candidates, duedate).cloned() {
+        let source = inbox.path.join(&chosen.name);
+        let placed = match decide(req, &dest, &chosen) {
+            Ok(Decision::Keep(action)) => Ok((action, Vec::new())),
+            Ok(Decision::Copy { replace }) => match inbox.open(&chosen.name) {
+                Ok(fd) => copy_in(req, fd, &source, &dest, &chosen, replace),
+                Err(e) => {
+                    warnings.push(format!(
+                        "student {student:?}: skipped {}: cannot open ({e})",
+                        source.display()
+                    ));
+                    candidates.retain(|c| c.name != chosen.name);
+                    continue;
+                }
+            },
+            Err(e) => Err(e),
+        };
+        return match placed {
+            Ok((action, more)) => {
+                warnings.extend(for_student(student, more));
+                let record = CollectRecord {
+                    student_id: student.to_string(),
+                    timestamp: chosen.timestamp,
+                    source: display(&source),
+                    dest: display(&dest),
+                    action,
+                };
+                (Some(record), warnings)
+            }
+            Err(e) => {
+                warnings.push(format!("student {student:?}: not collected: {e}"));
+                (None, warnings)
+            }
+        };
     }
+    (None, warnings)
 }
 
 /// The submissions of `assignment` whose timestamps read; the others are warned.
@@ -159,7 +189,7 @@ fn candidates(
     inbox: &Path,
     student: &str,
     assignment: &str,
-    found: Vec<(String, SubmissionName)>,
+    found: &[(String, SubmissionName)],
     warnings: &mut Vec<String>,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
@@ -169,13 +199,13 @@ fn candidates(
         }
         match parsed.when {
             Some(when) => out.push(Candidate {
-                name,
-                timestamp: parsed.timestamp,
+                name: name.clone(),
+                timestamp: parsed.timestamp.clone(),
                 when,
             }),
             None => warnings.push(format!(
                 "student {student:?}: skipped {}: unreadable timestamp {:?}",
-                inbox.join(&name).display(),
+                inbox.join(name).display(),
                 parsed.timestamp
             )),
         }
@@ -195,13 +225,19 @@ fn choose(candidates: &[Candidate], duedate: Option<NaiveDateTime>) -> Option<&C
     candidates.iter().max_by(order)
 }
 
-/// Decide and, if needed, copy `source` to `dest` (staged beside it, then renamed in).
-fn place(
-    req: &CollectRequest<'_>,
-    source: &Path,
-    dest: &Path,
-    chosen: &Candidate,
-) -> Result<(Action, Vec<String>)> {
+/// Whether the chosen submission is to be copied to `dest`.
+enum Decision {
+    /// Leave `dest` as it is.
+    Keep(Action),
+    /// Copy, replacing an existing `dest` or not.
+    Copy {
+        /// `dest` exists.
+        replace: bool,
+    },
+}
+
+/// Decide from `dest` alone (the instructor's side), before touching the submission.
+fn decide(req: &CollectRequest<'_>, dest: &Path, chosen: &Candidate) -> Result<Decision> {
     let exists = safefs::lkind(dest)
         .map_err(|e| Error::io("inspect", dest, e))?
         .is_some();
@@ -215,15 +251,26 @@ fn place(
             } else {
                 Action::Exists
             };
-            return Ok((action, Vec::new()));
+            return Ok(Decision::Keep(action));
         }
     }
+    Ok(Decision::Copy { replace: exists })
+}
+
+/// Copy the submission open as `fd` to `dest` (staged beside it, then renamed in).
+fn copy_in(
+    req: &CollectRequest<'_>,
+    fd: OwnedFd,
+    source: &Path,
+    dest: &Path,
+    chosen: &Candidate,
+    replace: bool,
+) -> Result<(Action, Vec<String>)> {
     let parent = dest
         .parent()
         .ok_or_else(|| Error::InvalidArgument(format!("{} has no parent", dest.display())))?;
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
     let staged = Staged::create(parent)?;
-    let fd = safefs::open_dir(source, false).map_err(|e| Error::io("open", source, e))?;
     let opts = CopyOptions {
         filter: req.filter.clone(),
         skip_existing: false,
@@ -240,7 +287,7 @@ fn place(
         .into_owned();
     let published = staged.publish(&name, true)?;
     report.warnings.extend(published.warning);
-    let action = if exists {
+    let action = if replace {
         Action::Updated
     } else {
         Action::Collected

@@ -1,16 +1,19 @@
 //! `release_feedback` and `fetch_feedback`: `feedback_public/{student}/{key}.html`.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
 use crate::keys::{feedback_key, legacy_key_of_bytes, unique_key};
 use crate::layout::{display, local_assignment, Course};
-use crate::safefs::{self, Kind};
+use crate::safefs;
 use crate::stage;
 
+use rustix::fs::Mode;
+
 use super::list::cached_entries;
+use super::list::scan::{not_a_dir, par_io};
 use super::{feedback_keys, find_feedback, SubmissionRef, SMALL_FILE};
 
 /// One student's feedback to release.
@@ -46,7 +49,9 @@ pub struct FeedbackReleased {
     pub warnings: Vec<String>,
 }
 
-/// Release feedback (see the pyi). All ids are validated before anything is written.
+/// Release feedback (see the pyi). All ids are validated before anything is written; then
+/// students are released many at a time, each into their own directory, and one student's
+/// failure is a warning that leaves the others alone.
 pub fn release_feedback(
     root: &Path,
     course: &str,
@@ -59,22 +64,39 @@ pub fn release_feedback(
         validate(IdKind::Student, &item.student)?;
     }
     super::ensure_course_tree(&course_dir)?;
-    let public = course_dir.feedback_public();
-    let mut out = FeedbackReleased::default();
-    for item in items {
+    let path = course_dir.feedback_public();
+    let fd = safefs::open_dir(&path, true).map_err(|e| Error::io("open", &path, e))?;
+    let public = Public {
+        path: &path,
+        fd: fd.as_fd(),
+    };
+    let per_student = par_io(items, |item| {
         let ctx = KeyContext {
             course,
             assignment,
             item,
         };
+        let mut out = FeedbackReleased::default();
         if let Err(e) = release_one(&public, &ctx, &mut out) {
             out.warnings.push(format!(
                 "student {:?}: feedback not released: {e}",
                 item.student
             ));
         }
+        out
+    });
+    let mut out = FeedbackReleased::default();
+    for one in per_student {
+        out.released.extend(one.released);
+        out.warnings.extend(one.warnings);
     }
     Ok(out)
+}
+
+/// The course's `feedback_public/`, open.
+struct Public<'a> {
+    path: &'a Path,
+    fd: BorrowedFd<'a>,
 }
 
 struct KeyContext<'a> {
@@ -83,26 +105,37 @@ struct KeyContext<'a> {
     item: &'a FeedbackItem,
 }
 
-/// `feedback_public/{student}` opened as a real directory (created 0755 if missing).
-fn student_feedback_dir(public: &Path, student: &str) -> Result<(PathBuf, OwnedFd)> {
-    let dir = public.join(student);
-    match safefs::lkind(&dir).map_err(|e| Error::io("inspect", &dir, e))? {
-        Some(Kind::Dir) => {}
-        None => {
-            safefs::ensure_dir(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+/// `feedback_public/{student}` as a base for `openat` (created 0755 if missing); a
+/// symlink or file in its place is refused, never followed.
+fn student_feedback_dir(public: &Public<'_>, student: &str) -> Result<(PathBuf, OwnedFd)> {
+    let dir = public.path.join(student);
+    let refused = |e: std::io::Error| {
+        if not_a_dir(&e) {
+            Error::unsafe_path(&dir, "not a real directory (a symlink?); not followed")
+        } else {
+            Error::io("open", &dir, e)
         }
-        Some(_) => {
-            return Err(Error::unsafe_path(
-                &dir,
-                "not a real directory (a symlink?); not followed",
-            ))
-        }
+    };
+    match safefs::open_dir_path_at(public.fd, student.as_ref()) {
+        Ok(fd) => return Ok((dir, fd)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(refused(e)),
     }
-    let fd = safefs::open_dir(&dir, false).map_err(|e| Error::io("open", &dir, e))?;
+    match rustix::fs::mkdirat(public.fd, student, Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => return Err(Error::io("create directory", &dir, e)),
+    }
+    // Opened for reading once, to set its mode through the descriptor.
+    let fd = safefs::open_dir_at(public.fd, student.as_ref()).map_err(refused)?;
+    safefs::set_mode_of(fd.as_fd(), 0o755).map_err(|e| Error::io("chmod", &dir, e))?;
     Ok((dir, fd))
 }
 
-fn release_one(public: &Path, ctx: &KeyContext<'_>, out: &mut FeedbackReleased) -> Result<()> {
+fn release_one(
+    public: &Public<'_>,
+    ctx: &KeyContext<'_>,
+    out: &mut FeedbackReleased,
+) -> Result<()> {
     let item = ctx.item;
     let html = html_files(&item.feedback_dir)?;
     if html.is_empty() {
@@ -113,9 +146,10 @@ fn release_one(public: &Path, ctx: &KeyContext<'_>, out: &mut FeedbackReleased) 
         ));
         return Ok(());
     }
+    let secret = read_text(&item.feedback_dir, "submission_secret.txt")?;
     let (dir, fd) = student_feedback_dir(public, &item.student)?;
     for (notebook_id, html_path) in html {
-        let Some(key) = release_key(ctx, &notebook_id)? else {
+        let Some(key) = release_key(ctx, secret.as_deref(), &notebook_id)? else {
             out.warnings.push(format!(
                 "student {:?}: no key for {notebook_id}: neither submission_secret.txt in {} \
                  nor the submitted notebook",
@@ -153,16 +187,21 @@ fn html_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(found)
 }
 
+/// A small text file of the generated feedback directory, if it is a regular file.
+fn read_text(dir: &Path, name: &str) -> Result<Option<String>> {
+    let p = dir.join(name);
+    let bytes = safefs::read_small(&p, SMALL_FILE).map_err(|e| Error::io("read", &p, e))?;
+    Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
 /// The secret-based key, or the legacy key of the submitted notebook.
-fn release_key(ctx: &KeyContext<'_>, notebook_id: &str) -> Result<Option<String>> {
-    let fb = &ctx.item.feedback_dir;
-    let read = |name: &str| -> Result<Option<String>> {
-        let p = fb.join(name);
-        let bytes = safefs::read_small(&p, SMALL_FILE).map_err(|e| Error::io("read", &p, e))?;
-        Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
-    };
-    if let Some(secret) = read("submission_secret.txt")? {
-        return Ok(Some(feedback_key(&secret, notebook_id)));
+fn release_key(
+    ctx: &KeyContext<'_>,
+    secret: Option<&str>,
+    notebook_id: &str,
+) -> Result<Option<String>> {
+    if let Some(secret) = secret {
+        return Ok(Some(feedback_key(secret, notebook_id)));
     }
     let Some(submitted) = &ctx.item.submitted_dir else {
         return Ok(None);
@@ -170,7 +209,7 @@ fn release_key(ctx: &KeyContext<'_>, notebook_id: &str) -> Result<Option<String>
     let Ok(bytes) = std::fs::read(submitted.join(format!("{notebook_id}.ipynb"))) else {
         return Ok(None);
     };
-    let timestamp = read("timestamp.txt")?.unwrap_or_default();
+    let timestamp = read_text(&ctx.item.feedback_dir, "timestamp.txt")?.unwrap_or_default();
     let key = unique_key(
         ctx.course,
         ctx.assignment,

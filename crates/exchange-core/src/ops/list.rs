@@ -4,21 +4,28 @@
 //! Assignments tab and formgrader read: per-notebook feedback flags, aggregated with
 //! all()/any(), submissions grouped by (course, student, assignment) and sorted by timestamp.
 
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::ids::{problem, IdKind};
-use crate::keys::md5_hex;
+use crate::keys::{self, md5_hex};
 use crate::layout::{absolute, display, local_assignment, Course};
-use crate::names::{parse_cache, parse_submission};
+use crate::names::parse_cache;
 use crate::safefs::{self, Kind};
-use crate::stage::is_ours;
 use crate::walk::top_notebooks;
 
 use super::{
-    child_dirs, courses_under, feedback_keys, find_feedback, par_map, student_matches,
-    SubmissionRef,
+    child_dirs, courses_under, feedback_keys, find_feedback, student_matches, SubmissionRef,
+    SMALL_FILE,
 };
+
+pub(crate) mod scan;
+
+use scan::{par_io, FeedbackPublic, Inbound};
 
 /// A notebook of a released assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +275,11 @@ fn group(mut subs: Vec<Submission>) -> Vec<SubmissionGroup> {
             }),
         }
     }
+    // Listings of a large course are held whole while Python converts them: no slack.
+    for g in &mut groups {
+        g.submissions.shrink_to_fit();
+    }
+    groups.shrink_to_fit();
     groups
 }
 
@@ -278,127 +290,55 @@ pub fn list_inbound(
     assignment: Option<&str>,
     student: Option<&str>,
 ) -> Result<Listing<SubmissionGroup>> {
-    let mut subs = Vec::new();
+    let mut groups = Vec::new();
     let mut warnings = Vec::new();
     for course_id in courses_under(root, courses)? {
         let course = Course::new(root, &course_id)?;
-        let students = student_dirs(&course.inbound(), student, &mut warnings);
-        let per_student = par_map(&students, |s| {
-            inbound_of(&course, &course_id, s, assignment)
+        let Some(inbound) = Inbound::open(&course.inbound(), student, &mut warnings) else {
+            continue;
+        };
+        let public = FeedbackPublic::open(&course.feedback_public(), &mut warnings);
+        let per_student = par_io(&inbound.students, |s| {
+            let (subs, warned) = inbound_of(&course_id, &inbound, &public, s, assignment);
+            (group(subs), warned)
         });
+        // Courses and students come sorted, so the groups are in order already.
         for (found, warned) in per_student {
-            subs.extend(found);
+            groups.extend(found);
             warnings.extend(warned);
         }
     }
+    groups.shrink_to_fit();
     Ok(Listing {
-        assignments: group(subs),
+        assignments: groups,
         warnings,
     })
 }
 
-/// Student directories in `inbound/` matching `filter`; symlinks and files are warned.
-pub(crate) fn student_dirs(
-    inbound: &Path,
-    filter: Option<&str>,
-    warnings: &mut Vec<String>,
-) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(inbound) else {
-        return Vec::new();
-    };
-    let mut names = Vec::new();
-    for entry in entries.filter_map(|e| e.ok()) {
-        let Ok(name) = entry.file_name().into_string() else {
-            warnings.push(format!(
-                "skipped {}: name is not UTF-8",
-                entry.path().display()
-            ));
-            continue;
-        };
-        if is_ours(&name) || !student_matches(filter, &name) {
-            continue;
-        }
-        match safefs::lkind(&entry.path()) {
-            Ok(Some(Kind::Dir)) => names.push(name),
-            Ok(Some(kind)) => warnings.push(format!(
-                "student {name:?}: skipped {}: a {}, not a directory",
-                entry.path().display(),
-                kind.describe()
-            )),
-            _ => {}
-        }
-    }
-    names.sort();
-    names
-}
-
-/// A student's submission directories: (name, parsed) for each well-formed entry.
-pub(crate) fn submissions_of(
-    inbox: &Path,
-    student: &str,
-    warnings: &mut Vec<String>,
-) -> Vec<(String, crate::names::SubmissionName)> {
-    let fd = match safefs::open_dir(inbox, false) {
-        Ok(fd) => fd,
-        Err(e) => {
-            warnings.push(format!(
-                "student {student:?}: cannot open {} ({e})",
-                inbox.display()
-            ));
-            return Vec::new();
-        }
-    };
-    let names = safefs::read_names(std::os::fd::AsFd::as_fd(&fd)).unwrap_or_default();
-    let mut out = Vec::new();
-    for name in names {
-        let Some(name) = name.to_str().map(str::to_string) else {
-            continue;
-        };
-        if is_ours(&name) {
-            continue;
-        }
-        let path = inbox.join(&name);
-        let kind =
-            safefs::stat_at(std::os::fd::AsFd::as_fd(&fd), name.as_ref()).map(|s| Kind::of(&s));
-        if !matches!(kind, Ok(Kind::Dir)) {
-            let what = kind.map(|k| k.describe()).unwrap_or("unreadable");
-            warnings.push(format!(
-                "student {student:?}: skipped {} (a {what})",
-                path.display()
-            ));
-            continue;
-        }
-        match parse_submission(student, &name) {
-            Ok(parsed) => {
-                if let Some(w) = &parsed.warning {
-                    warnings.push(w.clone());
-                }
-                out.push((name, parsed));
-            }
-            Err(why) => warnings.push(format!(
-                "student {student:?}: skipped {}: {why}",
-                path.display()
-            )),
-        }
-    }
-    out
-}
-
+/// One student's submissions (of `assignment`, if given), with their feedback state.
 fn inbound_of(
-    course: &Course,
     course_id: &str,
+    inbound: &Inbound,
+    public: &FeedbackPublic,
     student: &str,
     assignment: Option<&str>,
 ) -> (Vec<Submission>, Vec<String>) {
     let mut warnings = Vec::new();
-    let inbox = course.inbound().join(student);
-    let feedback_public = course.feedback_public().join(student);
-    let mut subs = Vec::new();
-    for (name, parsed) in submissions_of(&inbox, student, &mut warnings) {
-        if assignment.is_some_and(|a| a != parsed.assignment) {
-            continue;
-        }
-        let dir = inbox.join(&name);
+    let Some(inbox) = inbound.inbox(student, &mut warnings) else {
+        return (Vec::new(), warnings);
+    };
+    let wanted: Vec<_> = inbox
+        .submissions
+        .iter()
+        .filter(|(_, parsed)| assignment.map_or(true, |a| a == parsed.assignment))
+        .collect();
+    if wanted.is_empty() {
+        return (Vec::new(), warnings);
+    }
+    let released = public.released(student, &mut warnings);
+    let mut subs = Vec::with_capacity(wanted.len());
+    for (name, parsed) in wanted {
+        let dir = inbox.path.join(name);
         let sub = SubmissionRef {
             course: course_id,
             student,
@@ -406,10 +346,109 @@ fn inbound_of(
             timestamp: &parsed.timestamp,
             dir: &dir,
         };
-        let notebooks = notebooks_with_feedback(&sub, &feedback_public, None, false);
-        subs.push(submission(&sub, notebooks, None));
+        match inbox.open(name) {
+            Ok(fd) => {
+                let notebooks = inbound_notebooks(&sub, fd.as_fd(), &released, &mut warnings);
+                subs.push(submission(&sub, notebooks, None));
+            }
+            Err(e) => warnings.push(format!(
+                "student {student:?}: skipped {}: cannot open ({e})",
+                dir.display()
+            )),
+        }
     }
     (subs, warnings)
+}
+
+/// The top-level notebooks of the submission open as `fd`, from one listing, each with
+/// whether its feedback is among the student's `released` files. Keys are computed only
+/// when something was released: `submission_secret.txt` is read once, the notebooks
+/// themselves only for legacy keys (a submission without a secret).
+fn inbound_notebooks(
+    sub: &SubmissionRef<'_>,
+    fd: BorrowedFd<'_>,
+    released: &HashSet<OsString>,
+    warnings: &mut Vec<String>,
+) -> Vec<NotebookFeedback> {
+    let entries = match safefs::read_entries(fd) {
+        Ok(entries) => entries,
+        Err(e) => {
+            warnings.push(format!(
+                "student {:?}: skipped {}: cannot read directory ({e})",
+                sub.student,
+                sub.dir.display()
+            ));
+            return Vec::new();
+        }
+    };
+    let notebooks: Vec<(String, OsString)> = entries
+        .into_iter()
+        .filter_map(|entry| {
+            let name = entry.name.to_str()?;
+            let id = name.strip_suffix(".ipynb")?;
+            let is_file = matches!(entry.kind_in(fd), Ok(Kind::File));
+            (!name.starts_with('.') && is_file).then(|| (id.to_string(), entry.name.clone()))
+        })
+        .collect();
+    let mut keys =
+        (!released.is_empty() && !notebooks.is_empty()).then(|| SubmissionKeys::read(sub, fd));
+    notebooks
+        .into_iter()
+        .map(|(id, file_name)| {
+            let has_exchange_feedback = keys.as_mut().is_some_and(|keys| {
+                keys.of(&id, &file_name)
+                    .iter()
+                    .any(|k| released.contains(OsStr::new(&format!("{k}.html"))))
+            });
+            NotebookFeedback {
+                path: display(&sub.dir.join(&file_name)),
+                notebook_id: id,
+                has_local_feedback: false,
+                has_exchange_feedback,
+                local_feedback_path: None,
+                feedback_updated: false,
+            }
+        })
+        .collect()
+}
+
+/// Where a submission's feedback keys come from.
+struct SubmissionKeys<'a> {
+    sub: &'a SubmissionRef<'a>,
+    fd: BorrowedFd<'a>,
+    secret: Option<String>,
+}
+
+impl<'a> SubmissionKeys<'a> {
+    /// Read `submission_secret.txt` (never through a link) once.
+    fn read(sub: &'a SubmissionRef<'a>, fd: BorrowedFd<'a>) -> Self {
+        let secret = safefs::read_small_at(fd, "submission_secret.txt", SMALL_FILE)
+            .ok()
+            .flatten()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        SubmissionKeys { sub, fd, secret }
+    }
+
+    /// The keys the notebook `id` (file `file_name`) may have been released under, best
+    /// first: the secret's, else the legacy keys of its bytes.
+    fn of(&mut self, id: &str, file_name: &OsStr) -> Vec<String> {
+        if let Some(secret) = &self.secret {
+            return vec![keys::feedback_key(secret, id)];
+        }
+        let Ok((mut file, _)) = safefs::open_file_at(self.fd, file_name) else {
+            return Vec::new();
+        };
+        let mut bytes = Vec::new();
+        if file.read_to_end(&mut bytes).is_err() {
+            return Vec::new();
+        }
+        let s = self.sub;
+        let unique = keys::unique_key(s.course, s.assignment, id, s.student, s.timestamp);
+        vec![
+            keys::legacy_key_of_bytes(&bytes, Some(&unique)),
+            keys::legacy_key_of_bytes(&bytes, None),
+        ]
+    }
 }
 
 /// The student's own submissions from the local cache (see the pyi).

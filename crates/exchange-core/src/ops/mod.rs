@@ -11,9 +11,6 @@ pub mod release;
 pub mod submit;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::ids::{problem, validate, IdKind};
@@ -22,27 +19,8 @@ use crate::layout::Course;
 use crate::safefs::{self, Kind};
 use crate::stage::is_ours;
 
-/// Threads used for per-student work: bounded, since NFS servers dislike floods.
-const POOL_THREADS: usize = 8;
-
 /// Largest `timestamp.txt` / `submission_secret.txt` read.
 pub(crate) const SMALL_FILE: u64 = 64 * 1024;
-
-/// Map `f` over `items` on the bounded pool, keeping order.
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    let pool = POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(POOL_THREADS)
-            .thread_name(|i| format!("nbk8s-{i}"))
-            .build()
-            .ok()
-    });
-    match pool {
-        Some(pool) => pool.install(|| items.par_iter().map(&f).collect()),
-        None => items.iter().map(f).collect(),
-    }
-}
 
 /// Create `{course}`, `outbound`, `inbound`, `feedback_public` (0755) where missing.
 pub(crate) fn ensure_course_tree(course: &Course) -> Result<()> {
@@ -199,7 +177,5 @@ mod tests {
         std::fs::write(t.path().join("file"), "").unwrap();
         assert_eq!(courses_under(t.path(), None).unwrap(), ["c1", "c2"]);
         assert!(courses_under(t.path(), Some(&["../x".to_string()])).is_err());
-        let out = par_map(&[1, 2, 3], |x| x * 2);
-        assert_eq!(out, [2, 4, 6]);
     }
 }

@@ -100,3 +100,52 @@ fn symlinked_student_dir_is_skipped() {
         "invalid_id"
     );
 }
+
+#[test]
+fn many_students_at_once_one_bad_one_skipped() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("ex");
+    let fb = t.path().join("feedback");
+    let students: Vec<String> = (0..40).map(|i| format!("s{i:02}")).collect();
+    let items: Vec<FeedbackItem> = students
+        .iter()
+        .map(|s| {
+            write_tree(
+                &fb.join(s),
+                &[
+                    ("p.html", s.as_str()),
+                    ("submission_secret.txt", s.as_str()),
+                ],
+            );
+            FeedbackItem {
+                student: s.clone(),
+                feedback_dir: fb.join(s),
+                submitted_dir: None,
+            }
+        })
+        .collect();
+    fs::create_dir_all(root.join("c1/feedback_public")).unwrap();
+    let victim = t.path().join("victim");
+    fs::create_dir(&victim).unwrap();
+    std::os::unix::fs::symlink(&victim, root.join("c1/feedback_public/s07")).unwrap();
+    let out = release_feedback(&root, "c1", "ps1", &items).unwrap();
+    let released: Vec<_> = out.released.iter().map(|r| r.student_id.as_str()).collect();
+    let expected: Vec<_> = students
+        .iter()
+        .map(String::as_str)
+        .filter(|s| *s != "s07")
+        .collect();
+    assert_eq!(released, expected, "in the order given");
+    assert_eq!(out.warnings.len(), 1);
+    assert!(out.warnings[0].contains("s07"));
+    assert_eq!(fs::read_dir(&victim).unwrap().count(), 0);
+    use std::os::unix::fs::PermissionsExt;
+    let s00 = root.join("c1/feedback_public/s00");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&s00), 0o755);
+    let html = s00.join(format!("{}.html", feedback_key("s00", "p")));
+    assert_eq!(fs::read_to_string(&html).unwrap(), "s00");
+    assert_eq!(mode(&html), 0o644);
+    // Only the published files: no temporary file left beside them.
+    assert_eq!(fs::read_dir(&s00).unwrap().count(), 1);
+}

@@ -143,3 +143,70 @@ fn cached_feedback_state() {
     );
     assert!(!subs[0].has_local_feedback && !subs[0].feedback_updated);
 }
+
+#[test]
+fn inbound_legacy_keys_and_refused_feedback_links() {
+    let t = exchange();
+    let ex = t.path().join("ex");
+    // A submission without submission_secret.txt: its feedback goes by the notebook's bytes.
+    let carol = ex.join(format!("c1/inbound/carol/ps1+{T1}+r"));
+    write_tree(&carol, &[("p1.ipynb", "nb"), ("p2.ipynb", "other")]);
+    let unique = keys::unique_key("c1", "ps1", "p1", "carol", T1);
+    let key = keys::legacy_key_of_bytes(b"nb", Some(&unique));
+    write_tree(
+        &ex.join("c1/feedback_public/carol"),
+        &[(&format!("{key}.html"), "fb")],
+    );
+    // A symlink in a student's feedback_public place is not followed: dave's listing must
+    // not find alice's feedback through it.
+    write_tree(
+        &ex.join(format!("c1/inbound/dave/ps1+{T2}+r")),
+        &[("p1.ipynb", "2"), ("submission_secret.txt", "s2")],
+    );
+    std::os::unix::fs::symlink(
+        ex.join("c1/feedback_public/alice"),
+        ex.join("c1/feedback_public/dave"),
+    )
+    .unwrap();
+    let l = list_inbound(&ex, None, None, Some("[cd]*")).unwrap();
+    let carol = &l.assignments[0].submissions[0];
+    let flags: Vec<_> = carol
+        .notebooks
+        .iter()
+        .map(|n| (n.notebook_id.as_str(), n.has_exchange_feedback))
+        .collect();
+    assert_eq!(flags, [("p1", true), ("p2", false)]);
+    assert!(!carol.has_exchange_feedback, "all() of the notebooks'");
+    let dave = &l.assignments[1].submissions[0];
+    assert_eq!(dave.student_id, "dave");
+    assert!(!dave.has_exchange_feedback);
+    let w = l.warnings.join("\n");
+    assert!(w.contains("dave") && w.contains("not followed"), "{w}");
+}
+
+#[test]
+fn inbound_notebooks_are_top_level_regular_files() {
+    let t = exchange();
+    let ex = t.path().join("ex");
+    let sub = ex.join(format!("c1/inbound/erin/ps1+{T1}+r"));
+    write_tree(
+        &sub,
+        &[
+            ("b.ipynb", ""),
+            ("a.ipynb", ""),
+            (".hidden.ipynb", ""),
+            ("dir.ipynb/x.ipynb", ""),
+            ("notes.txt", ""),
+        ],
+    );
+    std::os::unix::fs::symlink(t.path().join("elsewhere"), sub.join("link.ipynb")).unwrap();
+    let l = list_inbound(&ex, None, None, Some("erin")).unwrap();
+    let sub_listed = &l.assignments[0].submissions[0];
+    let ids: Vec<_> = sub_listed
+        .notebooks
+        .iter()
+        .map(|n| n.notebook_id.as_str())
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    assert_eq!(sub_listed.notebooks[0].path, display(&sub.join("a.ipynb")));
+}
