@@ -18,7 +18,7 @@ from nbgrader_k8s_exchange.demo import score_in_feedback, write_source_notebook
 
 from ..kube import pod_manifest
 from ..pods.podsim import namespaces_available, run_in_pod
-from .z2jh import groups_of, hub_config, role_configs, values
+from .z2jh import groups_of, hub_config, merge, role_configs, values
 
 EXCHANGE = "nbgrader-exchange"
 
@@ -83,6 +83,14 @@ def test_groups_come_from_the_values(tmp_path):
         "bob": ["nbgrader-course101"],
         "ta": ["nbgrader-course101", "formgrade-course202"],
     }
+
+
+def test_a_course_set_to_null_in_an_override_is_dropped(tmp_path):
+    vals = merge(
+        _values(tmp_path, COURSES), {"custom": {"nbgrader": {"courses": {"course101": None}}}}
+    )
+    c = hub_config(vals)
+    assert sorted(c.JupyterHub.load_groups) == ["formgrade-course202", "nbgrader-course202"]
 
 
 @pytest.mark.parametrize("user", ["prof", "alice", "bob", "ta"])
