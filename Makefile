@@ -30,23 +30,24 @@ develop: setup ## build the Rust extension into the venv (release mode)
 demo: develop ## a full course round trip on a local exchange, printed step by step
 	$(PY) -m nbgrader_k8s_exchange.demo $(DEMO_DIR)
 
-test: develop test-rust test-python ## every test: Rust units, then pytest driving real nbgrader
+test: develop hub-setup test-rust test-python ## every test: Rust units, then pytest driving real nbgrader and a browser
 
 test-rust: ## Rust unit and integration tests
 	cargo test --workspace --quiet
 
-test-python: ## pytest (real nbgrader CLI, server extension), $(PYTEST_WORKERS) workers
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+# loadgroup: the browser tests share one hub, so they stay on one worker, in order.
+test-python: ## pytest (real nbgrader CLI, server extension, browser), $(PYTEST_WORKERS) workers
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup ## cargo fmt --check, clippy -D warnings, ruff
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests
-	$(VENV)/bin/ruff format --check python tests
+	$(VENV)/bin/ruff check python tests hub
+	$(VENV)/bin/ruff format --check python tests hub
 
 fmt: setup ## format Rust and Python in place
 	cargo fmt --all
-	$(VENV)/bin/ruff format python tests
+	$(VENV)/bin/ruff format python tests hub
 
 clean: ## remove build output and the venv
 	cargo clean
@@ -66,3 +67,26 @@ bench-quick: develop ## the same on a small course (~3 min), into artifacts/benc
 	BENCH_DIR=$${BENCH_DIR:-artifacts/bench-quick} \
 	BENCH_OUT=$${BENCH_OUT:-artifacts/bench-quick/BENCHMARKS.md} \
 	BENCH_COMMAND="make bench-quick" $(PY) -m bench
+
+.PHONY: hub hub-setup
+
+HUB_DIR ?= artifacts/hub
+HUB_PORT ?= 8000
+HUB_PROXY := hub/node_modules/.bin/configurable-http-proxy
+
+hub-setup: setup $(HUB_PROXY) ## chromium (apt) for the browser tests, the hub's proxy (npm, into hub/node_modules)
+	@command -v chromium >/dev/null || $(MAKE) --no-print-directory apt-install APT_PACKAGES=chromium
+
+$(HUB_PROXY): hub/package.json hub/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-install APT_PACKAGES="nodejs npm"
+	npm ci --prefix hub --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: apt-install
+apt-install:
+	@[ "$$(id -u)" = 0 ] || { echo "need $(APT_PACKAGES): run as root, or apt-get install $(APT_PACKAGES)"; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null
+
+hub: develop hub-setup ## a local JupyterHub on 127.0.0.1:8000 (HUB_PORT), every user in a simulated pod (root; Ctrl-C stops it)
+	$(PY) -m hub --dir $(HUB_DIR) --port $(HUB_PORT)

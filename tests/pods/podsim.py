@@ -9,11 +9,16 @@ manifest's ``runAsUser``/``runAsGroup`` (default 1000:100, jovyan), via ``chroot
 
 Kubelet's subPath behaviour is reproduced where it matters for us: a missing subPath is created
 by root (root-owned, 0755), and a subPath that passes through a symlink is refused.
+
+:func:`run_in_pod` runs one command to completion. :func:`start_pod` starts a long-running one
+(the local hub's single-user servers) in its own PID namespace as well, so that stopping the
+pod ends every process in it, kernels included, as deleting a pod does.
 """
 
 import importlib.util
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -90,8 +95,14 @@ def pod_script(
     home: Path,
     env: Mapping[str, str],
     stage: Path,
+    *,
+    supervise: bool = False,
 ) -> str:
-    """The shell script run (as root) inside the new mount namespace."""
+    """The shell script run (as root) inside the new mount namespace.
+
+    With ``supervise`` the script stays as the pod's PID 1 (root, so the kernel keeps its
+    parent-death signal) and forwards SIGTERM/SIGINT to the command; else it execs the command.
+    """
     uid, gid = _ids_of(manifest)
     claims = _claims_of(manifest)
     root = stage / "root"
@@ -137,10 +148,20 @@ def pod_script(
 
     env_args = " ".join(q(f"{k}={v}") for k, v in env.items())
     command = " ".join(q(a) for a in argv)
-    lines.append(
-        f"exec chroot --userspec={uid}:{gid} --groups={gid} {q(str(root))} "
+    run = (
+        f"chroot --userspec={uid}:{gid} --groups={gid} {q(str(root))} "
         f"/usr/bin/env -i {env_args} /bin/sh -c {q('cd /home/jovyan && exec ' + command)}"
     )
+    if not supervise:
+        lines.append(f"exec {run}")
+    else:
+        lines += [
+            f"{run} </dev/null & child=$!",
+            "trap 'kill -TERM $child 2>/dev/null' TERM INT HUP",
+            "status=0",
+            'while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done',
+            'exit "$status"',
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -185,3 +206,93 @@ def run_in_pod(
             timeout=timeout,
             stdin=subprocess.DEVNULL,
         )
+
+
+class Pod:
+    """A running pod from :func:`start_pod`: ``poll()``, ``stop()``, ``pid``, ``returncode``."""
+
+    def __init__(self, proc: subprocess.Popen, stage: tempfile.TemporaryDirectory):
+        self._proc = proc
+        self._stage = stage
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def returncode(self) -> Optional[int]:
+        return self._proc.returncode
+
+    def poll(self) -> Optional[int]:
+        """None while the pod runs, else the command's exit status."""
+        code = self._proc.poll()
+        if code is not None:
+            self._stage.cleanup()
+        return code
+
+    def stop(self, grace: float = 10) -> int:
+        """SIGTERM to the command (via the pod's PID 1), then after ``grace`` seconds SIGKILL.
+
+        Either way nothing of the pod survives: when ``unshare`` dies it kills the pod's PID 1,
+        and the kernel then kills everything else in the PID namespace.
+        """
+        if self._proc.poll() is None:
+            for child in _children(self._proc.pid):
+                _signal(child, signal.SIGTERM)
+            try:
+                self._proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                _signal(self._proc.pid, signal.SIGKILL)
+                self._proc.wait()
+        self._stage.cleanup()
+        return self._proc.returncode
+
+
+def _children(pid: int) -> List[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def start_pod(
+    manifest: Mapping,
+    volume_dirs: Mapping[str, Path],
+    argv: Sequence[str],
+    *,
+    home: Path,
+    env: Optional[Mapping[str, str]] = None,
+    log=None,
+) -> Pod:
+    """Start ``argv`` in the pod ``manifest`` describes and return at once.
+
+    The pod gets its own PID namespace (``/proc`` shows only its processes) and its own
+    session, so a Ctrl-C meant for whoever started it does not reach it; stop it with
+    :meth:`Pod.stop`. If the thread that called this dies first (say the hub is killed), the
+    kernel kills the pod. ``log`` is a file for the command's stdout and stderr.
+    """
+    uid, gid = _ids_of(manifest)
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(home, uid, gid)
+    stage = tempfile.TemporaryDirectory(prefix="pod-")
+    (Path(stage.name) / "root").mkdir()
+    script = pod_script(
+        manifest, volume_dirs, argv, home, pod_env(manifest, env), Path(stage.name), supervise=True
+    )
+    proc = subprocess.Popen(
+        ["setpriv", "--pdeathsig", "KILL"]
+        + ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private"]
+        + ["sh", "-c", script],
+        stdin=subprocess.DEVNULL,
+        stdout=log if log is not None else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return Pod(proc, stage)

@@ -1,0 +1,65 @@
+"""Fixtures for the browser tests: one local hub and one headless Chromium per module.
+
+Playwright drives Debian's ``chromium`` (``make hub-setup`` installs it); it never downloads a
+browser. Screenshots of every step go to ``artifacts/e2e/``.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from ..pods.podsim import namespaces_available
+from .hubproc import PROXY, REPO, LocalHub
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SHOTS = REPO / "artifacts" / "e2e"
+
+
+def _why_not():
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (make setup)"
+    if not CHROMIUM:
+        return "no chromium (make hub-setup)"
+    if not PROXY.exists():
+        return f"{PROXY} missing (make hub-setup)"
+    return namespaces_available()
+
+
+_WHY_NOT = _why_not()
+if _WHY_NOT and os.environ.get("CI"):
+    raise RuntimeError(f"CI must run the browser tests, but: {_WHY_NOT}")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    if _WHY_NOT:
+        pytest.skip(f"SKIPPED LOUDLY: cannot run the local hub here: {_WHY_NOT}")
+    running = LocalHub(tmp_path_factory.mktemp("hub"))
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def browser(hub):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shots():
+    """``shots("01-name")`` saves a screenshot of a page as artifacts/e2e/01-name.png."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name):
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+    return save

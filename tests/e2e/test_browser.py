@@ -1,0 +1,188 @@
+"""The course as its users meet it: formgrader and the Assignments tab, in a real browser.
+
+One local hub (``make hub``) for the module; the tests run in order and build on each other:
+prof releases, alice works and submits, prof grades and releases feedback, alice fetches it,
+bob sees none of it, and Ctrl-C leaves no process behind.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from nbgrader_k8s_exchange.demo import score_in_feedback
+
+from .hubproc import alive, descendants, in_pod
+
+pytestmark = pytest.mark.xdist_group("local-hub")
+
+WAIT = 120_000  # ms: a pod's first start includes JupyterLab's, on a busy 2-core machine
+expect.set_options(timeout=WAIT)
+ANSWER = (
+    'def squares(n):\n    """The squares of 1..n."""\n    return [i * i for i in range(1, n + 1)]\n'
+)
+
+
+@pytest.fixture(scope="module")
+def sessions(hub, browser):
+    """One logged-in browser context per user, kept for the whole module."""
+    opened = {}
+
+    def login(user):
+        if user not in opened:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context.set_default_timeout(WAIT)
+            page = context.new_page()
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("#username_input", user)
+            page.fill("#password_input", hub.passwords[user])
+            page.click("#login_submit")
+            page.wait_for_url(re.compile(rf".*/user/{user}/(lab|formgrader).*"))
+            opened[user] = page
+        return opened[user]
+
+    yield login
+    for page in opened.values():
+        page.context.close()
+
+
+def formgrader_action(page, row, icon, expect_message):
+    """Click a formgrader button in ``row`` and accept its result dialog (fail on an error)."""
+    row.locator(f".glyphicon-{icon}").click()
+    dialog = page.locator("#success-modal, #error-modal")
+    expect(dialog).to_be_visible()
+    text = dialog.inner_text()
+    assert "success-modal" == dialog.get_attribute("id"), text
+    assert expect_message in text
+    dialog.locator(".modal-footer button").click()
+    expect(dialog).to_have_count(0)
+
+
+def assignment_row(page, name="ps1"):
+    return page.locator("tbody tr").filter(has=page.locator("td.name", has_text=name))
+
+
+def open_assignments_tab(page):
+    page.get_by_role("menuitem", name="Nbgrader").click()
+    page.get_by_role("menuitem", name="Assignment List").click()
+    expect(page.locator("#released_assignments_list_loading")).to_be_hidden()
+
+
+def test_instructor_releases_through_formgrader(hub, sessions, shots):
+    prof = sessions("prof")
+    expect(prof.get_by_role("heading", name="Manage Assignments")).to_be_visible()
+    row = assignment_row(prof)
+    expect(row.locator(".status")).to_have_text("draft")
+    formgrader_action(prof, row, "education", "Successfully created the student version")
+    formgrader_action(prof, row, "cloud-upload", "Successfully released 'ps1'")
+    expect(row.locator(".status")).to_have_text("released")
+    shots(prof, "01-instructor-released")
+    assert (hub.dir / "exchange/course101/outbound/ps1/squares.ipynb").is_file()
+
+
+def test_student_fetches_edits_validates_and_submits(hub, sessions, shots):
+    alice = sessions("alice")
+    open_assignments_tab(alice)
+    released = alice.locator("#released_assignments_list")
+    expect(released).to_contain_text("ps1")
+    shots(alice, "02-student-released")
+    released.get_by_role("button", name="Fetch").click()
+
+    fetched = alice.locator("#fetched_assignments_list")
+    expect(fetched).to_contain_text("ps1")
+    shots(alice, "03-student-fetched")
+    fetched.get_by_text("ps1").click()  # unfold: the assignment's notebooks
+    fetched.get_by_text("squares").click()  # opens it in JupyterLab
+    cell = alice.locator(".jp-Notebook .jp-Cell").filter(has_text="raise NotImplementedError")
+    editor = cell.locator(".cm-content")
+    editor.click()
+    alice.keyboard.press("Control+a")
+    alice.keyboard.insert_text(ANSWER.rstrip("\n"))
+    alice.keyboard.press("Control+s")
+    shots(alice, "04-student-edited")
+    expect(alice.locator(".lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)  # saved
+    assert "i * i for i in" in (hub.dir / "homes/alice/ps1/squares.ipynb").read_text()
+
+    alice.get_by_role("tab", name="Assignments").click()
+    fetched.get_by_role("button", name="Validate").click()
+    dialog = alice.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Success! Your notebook passes all the tests.")
+    shots(alice, "05-student-validated")
+    dialog.get_by_role("button").last.click()
+    expect(dialog).to_have_count(0)
+
+    fetched.get_by_role("button", name="Submit").click()
+    submitted = alice.locator("#submitted_assignments_list")
+    expect(submitted).to_contain_text("ps1")
+    shots(alice, "06-student-submitted")
+    [submission] = (hub.dir / "exchange/course101/inbound/alice").iterdir()
+    assert "i * i for i in" in (submission / "squares.ipynb").read_text()
+
+
+def test_instructor_collects_autogrades_and_releases_feedback(hub, sessions, shots):
+    prof = sessions("prof")
+    prof.reload()
+    row = assignment_row(prof)
+    formgrader_action(prof, row, "cloud-download", "Successfully collected submissions of 'ps1'")
+    prof.reload()
+    row.locator("td.num-submissions a").click()  # the submissions of ps1
+    alice = prof.locator("tbody tr").filter(has=prof.locator("td.student-id", has_text="alice"))
+    formgrader_action(prof, alice, "flash", "Successfully autograded 'ps1' for student 'alice'")
+    expect(alice.locator("td.score")).to_have_text("2 / 2")
+    shots(prof, "07-instructor-autograded")
+
+    prof.get_by_role("link", name="Manage Assignments").click()
+    row = assignment_row(prof)
+    formgrader_action(prof, row, "comment", "Successfully generated feedback of 'ps1'")
+    formgrader_action(prof, row, "envelope", "Successfully released feedback of 'ps1'")
+    shots(prof, "08-instructor-feedback-released")
+    assert list((hub.dir / "exchange/course101/feedback_public/alice").glob("*.html"))
+
+
+def test_student_sees_feedback_ready_and_fetches_it(hub, sessions, shots):
+    alice = sessions("alice")
+    alice.get_by_role("tab", name="Assignments").click()
+    alice.locator("#refresh_assignments_list").click()
+    submitted = alice.locator("#submitted_assignments_list")
+    expect(submitted).to_contain_text("(feedback available to fetch)")
+    shots(alice, "09-student-feedback-ready")
+    submitted.get_by_role("button", name="Fetch Feedback").click()
+    expect(submitted).to_contain_text("(view feedback)")
+    submitted.get_by_text("(view feedback)").click()  # the file browser opens the folder
+    expect(alice.locator(".jp-DirListing-content")).to_contain_text("squares.html")
+    shots(alice, "10-student-feedback-fetched")
+    [html] = (hub.dir / "homes/alice/ps1/feedback").glob("*/squares.html")
+    assert score_in_feedback(html.read_text()) == "2.0 / 2.0"
+
+
+def test_second_student_sees_and_reaches_none_of_the_first(hub, sessions, shots):
+    bob = sessions("bob")
+    open_assignments_tab(bob)
+    expect(bob.locator("#released_assignments_list")).to_contain_text("ps1")
+    expect(bob.locator("#fetched_assignments_list")).to_contain_text(
+        "There are no downloaded assignments."
+    )
+    expect(bob.locator("#submitted_assignments_list")).to_contain_text(
+        "There are no submitted assignments."
+    )
+    shots(bob, "11-second-student-tab")
+
+    # bob's pod, as it runs: alice's submission and feedback are not there to be reached.
+    seen = in_pod(hub, "bob", "cd /mnt/exchange && find . | sort")
+    assert seen.returncode == 0, seen.stderr
+    assert "alice" not in seen.stdout
+    assert "./course101/inbound/bob" in seen.stdout.split()
+    for path in ("inbound/alice", "feedback_public/alice"):
+        probe = in_pod(hub, "bob", f"ls /mnt/exchange/course101/{path}")
+        assert probe.returncode != 0 and "No such file" in probe.stderr, path
+    assert in_pod(hub, "bob", "id -u").stdout.strip() == "1000"
+
+
+def test_ctrl_c_stops_everything(hub):
+    processes = descendants(hub.proc.pid)
+    commands = " ".join(alive(processes))
+    # What is running: the hub, its proxy, and a pod (server and kernel) per user who came.
+    for needle in ("jupyterhub", "configurable-http-proxy", "unshare", "ipykernel"):
+        assert needle in commands, needle
+    assert hub.interrupt() == 0, hub.logs()
+    assert alive(processes) == []
