@@ -128,6 +128,21 @@ def test_manifest_has_exactly_the_design_mounts_and_the_role_config(tmp_path, us
         assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1000, 100, 0o755), sub_path
 
 
+def test_nbgrader_reads_config_where_the_hub_mounts_it(tmp_path):
+    """The ConfigMap is mounted at /etc/jupyter/nbgrader_config.py: a directory on the config
+    path of both the nbgrader CLI and its server extensions (the Assignments tab)."""
+    from jupyter_core.paths import jupyter_config_path
+    from nbgrader.apps import NbGraderApp
+
+    manifest = _manifest(hub_config(_values(tmp_path)), "alice", ["nbgrader-course101"])
+    mounts = manifest["spec"]["containers"][0]["volumeMounts"]
+    [mount_dir] = {
+        os.path.dirname(m["mountPath"]) for m in mounts if m["name"] == "nbgrader-config"
+    }
+    assert mount_dir in NbGraderApp().config_file_paths
+    assert mount_dir in jupyter_config_path()  # what the server extensions load
+
+
 def test_user_in_no_course_gets_no_exchange_and_the_default_image(tmp_path):
     vals = _values(tmp_path)
     c = hub_config(vals)
