@@ -1,14 +1,15 @@
-"""deploy/k8s/provision-job.yaml does what it says on a fresh, root-owned volume.
+"""deploy/k8s/provision-job.yaml and audit-cronjob.yaml do what they say.
 
-The Job's containers run as its manifest says: the provision container in a simulated pod
-(uid 1000:100, only its volumeMounts of the exchange volume; the rosters ConfigMap's keys are
-put in the pod's home and ROSTER_DIR pointed there), the root init container directly (it is a
-chown of the volume root).
+The containers run as their manifests say: in a simulated pod (uid 1000:100, only the
+volumeMounts of the exchange volume, read-only where marked; the rosters ConfigMap's keys are
+put in the pod's home and ROSTER_DIR pointed there), except the Job's root init container,
+run directly (it is a chown of the volume root).
 """
 
 import copy
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -17,6 +18,7 @@ from .z2jh import DEPLOY, load_one
 
 JOB = DEPLOY / "k8s" / "provision-job.yaml"
 ROSTERS = DEPLOY / "k8s" / "rosters.yaml"
+CRONJOB = DEPLOY / "k8s" / "audit-cronjob.yaml"
 
 _WHY_NOT = namespaces_available()
 if _WHY_NOT and os.environ.get("CI"):
@@ -90,3 +92,39 @@ def test_job_provisions_every_roster_on_a_fresh_volume(tmp_path):
         for rel in dirs:
             assert _owner_mode(volume / rel) == (1000, 100, 0o755), rel
         assert sorted(p.name for p in (volume / course / "inbound").iterdir()) == sorted(students)
+
+
+def test_nightly_audit_passes_a_clean_exchange_and_fails_on_a_planted_symlink(tmp_path):
+    if _WHY_NOT:
+        pytest.skip(f"SKIPPED LOUDLY: cannot simulate pods here: {_WHY_NOT}")
+    volume = tmp_path / "pvc"
+    volume.mkdir()
+    home = tmp_path / "home"
+    (home / "rosters").mkdir(parents=True)
+    for key, text in load_one(ROSTERS)["data"].items():
+        (home / "rosters" / key).write_text(text)
+    rosters = _roster_students()
+    for course, students in rosters.items():
+        subprocess.run(
+            ["nbgrader-k8s", "--root", str(volume), "provision", course, "--students", "-"],
+            input="\n".join(students),
+            text=True,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"},
+        )
+    spec = load_one(CRONJOB)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [audit] = spec["containers"]
+    pod = _pod(spec, audit)
+    assert all(m.get("readOnly") for m in pod["spec"]["containers"][0]["volumeMounts"])
+    run = {"home": home, "env": {"ROSTER_DIR": "/home/jovyan/rosters"}}
+
+    clean = run_in_pod(pod, {"nbgrader-exchange": volume}, audit["command"], **run)
+    assert clean.returncode == 0, clean.stdout
+    assert "0 high" in clean.stdout
+
+    course, [student, *_] = next(iter(rosters.items()))
+    (volume / course / "inbound" / student / "notes").symlink_to("/etc/passwd")
+    planted = run_in_pod(pod, {"nbgrader-exchange": volume}, audit["command"], **run)
+    assert planted.returncode == 3, planted.stdout
+    assert f"inbound/{student}/notes" in planted.stdout
