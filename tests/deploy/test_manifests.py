@@ -100,14 +100,17 @@ def test_pieces_name_each_other():
     assert config_map["metadata"]["name"] == nb["configMap"]
     roles = {"student_nbgrader_config.py", "instructor_nbgrader_config.py"}
     assert set(config_map["data"]) == roles
-    job = load_one(DEPLOY / "k8s" / "provision-job.yaml")
-    claims = [
-        vol["persistentVolumeClaim"]["claimName"]
-        for vol in job["spec"]["template"]["spec"]["volumes"]
-        if "persistentVolumeClaim" in vol
-    ]
-    assert claims == [claim]
     rosters = load_one(DEPLOY / "k8s" / "rosters.yaml")
+    job = load_one(DEPLOY / "k8s" / "provision-job.yaml")["spec"]["template"]["spec"]
+    cron = load_one(DEPLOY / "k8s" / "audit-cronjob.yaml")["spec"]["jobTemplate"]["spec"]
+    for pod in (job, cron["template"]["spec"]):
+        claims = [
+            v["persistentVolumeClaim"]["claimName"]
+            for v in pod["volumes"]
+            if "persistentVolumeClaim" in v
+        ]
+        maps = [v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v]
+        assert (claims, maps) == ([claim], [rosters["metadata"]["name"]])
     assert {k.removesuffix(".txt") for k in rosters["data"]} == set(nb["courses"])
     # The hub runs as the owner the exchange tree must have.
     ctx = v["hub"]["containerSecurityContext"]
