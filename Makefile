@@ -35,9 +35,8 @@ test: develop hub-setup test-rust test-python ## every test: Rust units, then py
 test-rust: ## Rust unit and integration tests
 	cargo test --workspace --quiet
 
-# loadgroup: the browser tests share one hub, so they stay on one worker, in order.
 test-python: ## pytest (real nbgrader CLI, server extension, browser), $(PYTEST_WORKERS) workers
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: setup ## cargo fmt --check, clippy -D warnings, ruff
 	cargo fmt --all -- --check

@@ -1,4 +1,4 @@
-"""Fixtures for the browser tests: one local hub and one headless Chromium per module.
+"""Fixtures for the browser tests: a local hub and a headless Chromium.
 
 Playwright drives Debian's ``chromium`` (``make hub-setup`` installs it); it never downloads a
 browser. Screenshots of every step go to ``artifacts/e2e/``.
@@ -33,7 +33,7 @@ if _WHY_NOT and os.environ.get("CI"):
     raise RuntimeError(f"CI must run the browser tests, but: {_WHY_NOT}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hub(tmp_path_factory):
     if _WHY_NOT:
         pytest.skip(f"SKIPPED LOUDLY: cannot run the local hub here: {_WHY_NOT}")
@@ -42,7 +42,7 @@ def hub(tmp_path_factory):
     running.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser(hub):
     from playwright.sync_api import sync_playwright
 
@@ -54,7 +54,7 @@ def browser(hub):
         chromium.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def shots():
     """``shots("01-name")`` saves a screenshot of a page as artifacts/e2e/01-name.png."""
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,9 @@
 """The course as its users meet it: formgrader and the Assignments tab, in a real browser.
 
-One local hub (``make hub``) for the module; the tests run in order and build on each other:
-prof releases, alice works and submits, prof grades and releases feedback, alice fetches it,
-bob sees none of it, and Ctrl-C leaves no process behind.
+One local hub (``make hub``) and one test, whose steps build on each other: prof releases,
+alice works and submits, prof grades and releases feedback, alice fetches it, bob sees none of
+it, and Ctrl-C leaves no process behind. (One test, not one per step: pytest-xdist would spread
+separate tests over workers, each with its own hub.)
 """
 
 import re
@@ -14,8 +15,6 @@ from nbgrader_k8s_exchange.demo import score_in_feedback
 
 from .hubproc import alive, descendants, in_pod
 
-pytestmark = pytest.mark.xdist_group("local-hub")
-
 WAIT = 120_000  # ms: a pod's first start includes JupyterLab's, on a busy 2-core machine
 expect.set_options(timeout=WAIT)
 ANSWER = (
@@ -23,26 +22,39 @@ ANSWER = (
 )
 
 
-@pytest.fixture(scope="module")
-def sessions(hub, browser):
-    """One logged-in browser context per user, kept for the whole module."""
-    opened = {}
+class Sessions:
+    """One browser context per user, logged in through the hub's login form."""
 
-    def login(user):
-        if user not in opened:
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
+    def __init__(self, hub, browser):
+        self.hub = hub
+        self.browser = browser
+        self.pages = {}
+
+    def log_in(self, user):
+        """Submit the login form; the hub then spawns the user's pod, which takes a while."""
+        if user not in self.pages:
+            context = self.browser.new_context(viewport={"width": 1280, "height": 800})
             context.set_default_timeout(WAIT)
             page = context.new_page()
-            page.goto(f"{hub.url}/hub/login")
+            page.goto(f"{self.hub.url}/hub/login")
             page.fill("#username_input", user)
-            page.fill("#password_input", hub.passwords[user])
+            page.fill("#password_input", self.hub.passwords[user])
             page.click("#login_submit")
-            page.wait_for_url(re.compile(rf".*/user/{user}/(lab|formgrader).*"))
-            opened[user] = page
-        return opened[user]
+            self.pages[user] = page
 
-    yield login
-    for page in opened.values():
+    def __call__(self, user):
+        """``user``'s page, once their server has answered (JupyterLab or formgrader)."""
+        self.log_in(user)
+        page = self.pages[user]
+        page.wait_for_url(re.compile(rf".*/user/{user}/(lab|formgrader).*"))
+        return page
+
+
+@pytest.fixture
+def sessions(hub, browser):
+    opened = Sessions(hub, browser)
+    yield opened
+    for page in opened.pages.values():
         page.context.close()
 
 
@@ -68,7 +80,7 @@ def open_assignments_tab(page):
     expect(page.locator("#released_assignments_list_loading")).to_be_hidden()
 
 
-def test_instructor_releases_through_formgrader(hub, sessions, shots):
+def instructor_releases_through_formgrader(hub, sessions, shots):
     prof = sessions("prof")
     expect(prof.get_by_role("heading", name="Manage Assignments")).to_be_visible()
     row = assignment_row(prof)
@@ -80,7 +92,7 @@ def test_instructor_releases_through_formgrader(hub, sessions, shots):
     assert (hub.dir / "exchange/course101/outbound/ps1/squares.ipynb").is_file()
 
 
-def test_student_fetches_edits_validates_and_submits(hub, sessions, shots):
+def student_fetches_edits_validates_and_submits(hub, sessions, shots):
     alice = sessions("alice")
     open_assignments_tab(alice)
     released = alice.locator("#released_assignments_list")
@@ -99,6 +111,7 @@ def test_student_fetches_edits_validates_and_submits(hub, sessions, shots):
     alice.keyboard.press("Control+a")
     alice.keyboard.insert_text(ANSWER.rstrip("\n"))
     alice.keyboard.press("Control+s")
+    expect(alice.locator(".jp-StatusBar-Widget").filter(has_text="| Idle")).to_be_visible()
     shots(alice, "04-student-edited")
     expect(alice.locator(".lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)  # saved
     assert "i * i for i in" in (hub.dir / "homes/alice/ps1/squares.ipynb").read_text()
@@ -119,7 +132,7 @@ def test_student_fetches_edits_validates_and_submits(hub, sessions, shots):
     assert "i * i for i in" in (submission / "squares.ipynb").read_text()
 
 
-def test_instructor_collects_autogrades_and_releases_feedback(hub, sessions, shots):
+def instructor_collects_autogrades_and_releases_feedback(hub, sessions, shots):
     prof = sessions("prof")
     prof.reload()
     row = assignment_row(prof)
@@ -139,7 +152,7 @@ def test_instructor_collects_autogrades_and_releases_feedback(hub, sessions, sho
     assert list((hub.dir / "exchange/course101/feedback_public/alice").glob("*.html"))
 
 
-def test_student_sees_feedback_ready_and_fetches_it(hub, sessions, shots):
+def student_sees_feedback_ready_and_fetches_it(hub, sessions, shots):
     alice = sessions("alice")
     alice.get_by_role("tab", name="Assignments").click()
     alice.locator("#refresh_assignments_list").click()
@@ -155,7 +168,7 @@ def test_student_sees_feedback_ready_and_fetches_it(hub, sessions, shots):
     assert score_in_feedback(html.read_text()) == "2.0 / 2.0"
 
 
-def test_second_student_sees_and_reaches_none_of_the_first(hub, sessions, shots):
+def second_student_sees_and_reaches_none_of_the_first(hub, sessions, shots):
     bob = sessions("bob")
     open_assignments_tab(bob)
     expect(bob.locator("#released_assignments_list")).to_contain_text("ps1")
@@ -178,7 +191,7 @@ def test_second_student_sees_and_reaches_none_of_the_first(hub, sessions, shots)
     assert in_pod(hub, "bob", "id -u").stdout.strip() == "1000"
 
 
-def test_ctrl_c_stops_everything(hub):
+def ctrl_c_stops_everything(hub):
     processes = descendants(hub.proc.pid)
     commands = " ".join(alive(processes))
     # What is running: the hub, its proxy, and a pod (server and kernel) per user who came.
@@ -186,3 +199,14 @@ def test_ctrl_c_stops_everything(hub):
         assert needle in commands, needle
     assert hub.interrupt() == 0, hub.logs()
     assert alive(processes) == []
+
+
+def test_a_course_in_the_browser(hub, sessions, shots):
+    for user in ("prof", "alice", "bob"):  # their pods start side by side
+        sessions.log_in(user)
+    instructor_releases_through_formgrader(hub, sessions, shots)
+    student_fetches_edits_validates_and_submits(hub, sessions, shots)
+    instructor_collects_autogrades_and_releases_feedback(hub, sessions, shots)
+    student_sees_feedback_ready_and_fetches_it(hub, sessions, shots)
+    second_student_sees_and_reaches_none_of_the_first(hub, sessions, shots)
+    ctrl_c_stops_everything(hub)
