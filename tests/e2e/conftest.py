@@ -56,10 +56,14 @@ def browser(hub):
 
 @pytest.fixture
 def shots():
-    """``shots("01-name")`` saves a screenshot of a page as artifacts/e2e/01-name.png."""
+    """``shots(page, "01-name")`` saves a screenshot as artifacts/e2e/01-name.png; with
+    ``height``, only the top of the page (what the README shows)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    def save(page, name):
-        page.screenshot(path=str(SHOTS / f"{name}.png"))
+    def save(page, name, height=None):
+        clip = None
+        if height:
+            clip = {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height}
+        page.screenshot(path=str(SHOTS / f"{name}.png"), clip=clip)
 
     return save

@@ -142,7 +142,7 @@ def instructor_collects_autogrades_and_releases_feedback(hub, sessions, shots):
     alice = prof.locator("tbody tr").filter(has=prof.locator("td.student-id", has_text="alice"))
     formgrader_action(prof, alice, "flash", "Successfully autograded 'ps1' for student 'alice'")
     expect(alice.locator("td.score")).to_have_text("2 / 2")
-    shots(prof, "07-instructor-autograded")
+    shots(prof, "07-instructor-autograded", height=370)
 
     prof.get_by_role("link", name="Manage Assignments").click()
     row = assignment_row(prof)
@@ -158,7 +158,7 @@ def student_sees_feedback_ready_and_fetches_it(hub, sessions, shots):
     alice.locator("#refresh_assignments_list").click()
     submitted = alice.locator("#submitted_assignments_list")
     expect(submitted).to_contain_text("(feedback available to fetch)")
-    shots(alice, "09-student-feedback-ready")
+    shots(alice, "09-student-feedback-ready", height=360)
     submitted.get_by_role("button", name="Fetch Feedback").click()
     expect(submitted).to_contain_text("(view feedback)")
     submitted.get_by_text("(view feedback)").click()  # the file browser opens the folder
