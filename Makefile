@@ -74,7 +74,7 @@ HUB_PORT ?= 8000
 HUB_PROXY := hub/node_modules/.bin/configurable-http-proxy
 
 hub-setup: setup $(HUB_PROXY) ## chromium (apt) for the browser tests, the hub's proxy (npm, into hub/node_modules)
-	@command -v chromium >/dev/null || $(MAKE) --no-print-directory apt-install APT_PACKAGES=chromium
+	@command -v chromium >/dev/null || $(MAKE) --no-print-directory apt-install APT_PACKAGES="chromium fonts-liberation"
 
 $(HUB_PROXY): hub/package.json hub/package-lock.json
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-install APT_PACKAGES="nodejs npm"
