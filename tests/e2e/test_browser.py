@@ -42,6 +42,20 @@ class Sessions:
             page.click("#login_submit")
             self.pages[user] = page
 
+    def refused(self, user, password):
+        """Whether the hub turns away ``user`` logging in with ``password``."""
+        context = self.browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"{self.hub.url}/hub/login")
+            page.fill("#username_input", user)
+            page.fill("#password_input", password)
+            page.click("#login_submit")
+            expect(page.locator(".login_error")).to_contain_text("Invalid username or password")
+            return "/user/" not in page.url
+        finally:
+            context.close()
+
     def __call__(self, user):
         """``user``'s page, once their server has answered (JupyterLab or formgrader)."""
         self.log_in(user)
@@ -202,6 +216,8 @@ def ctrl_c_stops_everything(hub):
 
 
 def test_a_course_in_the_browser(hub, sessions, shots):
+    # Each demo user has their own password: a student's does not open the instructor's hub.
+    assert sessions.refused("prof", hub.passwords["alice"])
     for user in ("prof", "alice", "bob"):  # their pods start side by side
         sessions.log_in(user)
     instructor_releases_through_formgrader(hub, sessions, shots)
