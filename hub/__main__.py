@@ -73,9 +73,11 @@ def main(argv=None) -> int:
     )
     config = REPO / "hub" / "jupyterhub_config.py"
     with open(hub_dir / "logs" / "jupyterhub.log", "ab") as log:
-        # Its own session: a Ctrl-C is handled once, here, and becomes one orderly SIGTERM.
+        # Its own session: a Ctrl-C is handled once, here, and becomes one orderly SIGTERM;
+        # the same SIGTERM reaches it should this process be killed outright.
         hub = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+            ["setpriv", "--pdeathsig", "TERM", sys.executable, "-m", "jupyterhub"]
+            + ["-f", str(config)],
             cwd=hub_dir / "state",
             env=env,
             stdin=subprocess.DEVNULL,
