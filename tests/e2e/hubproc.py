@@ -66,6 +66,15 @@ def alive(processes: List[Tuple[int, str]]) -> List[str]:
     return left
 
 
+def wait_until(predicate, what: str, limit: float = 120) -> None:
+    """Wait (at most ``limit`` seconds) for something the browser set off to reach the disk."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not after {limit} s: {what}")
+        time.sleep(0.2)
+
+
 class LocalHub:
     """``python -m hub`` (what ``make hub`` runs) on free ports in ``base``."""
 

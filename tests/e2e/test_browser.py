@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from nbgrader_k8s_exchange.demo import score_in_feedback
 
-from .hubproc import alive, descendants, in_pod
+from .hubproc import alive, descendants, in_pod, wait_until
 
 WAIT = 120_000  # ms: a pod's first start includes JupyterLab's, on a busy 2-core machine
 expect.set_options(timeout=WAIT)
@@ -127,8 +127,8 @@ def student_fetches_edits_validates_and_submits(hub, sessions, shots):
     alice.keyboard.press("Control+s")
     expect(alice.locator(".jp-StatusBar-Widget").filter(has_text="| Idle")).to_be_visible()
     shots(alice, "04-student-edited")
-    expect(alice.locator(".lm-TabBar-tab.jp-mod-dirty")).to_have_count(0)  # saved
-    assert "i * i for i in" in (hub.dir / "homes/alice/ps1/squares.ipynb").read_text()
+    saved = hub.dir / "homes/alice/ps1/squares.ipynb"
+    wait_until(lambda: "i * i for i in" in saved.read_text(), "alice's answer saved")
 
     alice.get_by_role("tab", name="Assignments").click()
     fetched.get_by_role("button", name="Validate").click()
