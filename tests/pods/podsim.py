@@ -66,7 +66,9 @@ def _claims_of(manifest: Mapping) -> Dict[str, str]:
 def _ids_of(manifest: Mapping) -> (int, int):
     ctx = dict(manifest["spec"].get("securityContext") or {})
     ctx.update(manifest["spec"]["containers"][0].get("securityContext") or {})
-    return int(ctx.get("runAsUser") or 1000), int(ctx.get("runAsGroup") or 100)
+    # Unset means the image's user: jovyan, 1000:100. 0 (root) is a real value, not unset.
+    uid, gid = ctx.get("runAsUser"), ctx.get("runAsGroup")
+    return int(1000 if uid is None else uid), int(100 if gid is None else gid)
 
 
 def _kubelet_subpath(volume_dir: Path, sub_path: str) -> Path:
