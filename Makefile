@@ -36,7 +36,7 @@ test-rust: ## Rust unit and integration tests
 	cargo test --workspace --quiet
 
 test-python: ## pytest (real nbgrader CLI, server extension, browser), $(PYTEST_WORKERS) workers
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 lint: setup ## cargo fmt --check, clippy -D warnings, ruff
 	cargo fmt --all -- --check
