@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use exchange_core::backdate::BackdateCheck;
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
-use exchange_core::migrated::MigratedRecord;
 use exchange_core::names::parse_submission;
 use exchange_core::safefs::{self, Kind};
 use exchange_core::stage::{STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
@@ -22,14 +22,12 @@ pub struct Auditor {
     pub uid: u32,
     /// Expected owner gid.
     pub gid: u32,
-    /// Backdate tolerance, seconds.
-    pub tolerance: i64,
+    /// The backdating check (tolerance and the submissions `migrate` recorded).
+    pub backdate: BackdateCheck,
     /// Age (seconds) past which staging is a leftover.
     pub staging_age: i64,
     /// The time of the audit (epoch seconds).
     pub now: i64,
-    /// Submissions brought in by `migrate` (exempt from the backdating check).
-    pub migrated: MigratedRecord,
 }
 
 /// Where an entry lives decides how bad a problem is.
@@ -325,19 +323,13 @@ impl Auditor {
             )),
             Err(_) => {}
         }
-        let claimed = when.and_utc().timestamp();
-        let late_by = seen.ctime - claimed;
-        if late_by > self.tolerance && !self.migrated.contains(student, &seen.name) {
+        if let Some(found) = self.backdate.judge(student, &seen.name, when, seen.ctime) {
             out.push(finding(
                 Severity::High,
                 "backdated",
                 s,
                 &seen.path,
-                format!(
-                    "claims {} UTC but appeared {late_by} s later (tolerance {} s)",
-                    when.format("%Y-%m-%d %H:%M:%S"),
-                    self.tolerance
-                ),
+                found.to_string(),
             ));
         }
     }

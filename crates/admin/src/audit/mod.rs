@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
+use exchange_core::backdate::BackdateCheck;
 use exchange_core::migrated::MigratedRecord;
 use serde_json::json;
 
@@ -103,10 +104,9 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         course,
         uid: args.owner.uid,
         gid: args.owner.gid,
-        tolerance: args.backdate_tolerance as i64,
+        backdate: BackdateCheck::new(Some(args.backdate_tolerance), migrated),
         staging_age: args.staging_age.as_secs() as i64,
         now: now(),
-        migrated,
     };
     let mut findings = auditor.course_tree();
     let students = auditor.student_names(&mut findings);
