@@ -66,3 +66,15 @@ bench-quick: develop ## the same on a small course (~3 min), into artifacts/benc
 	BENCH_DIR=$${BENCH_DIR:-artifacts/bench-quick} \
 	BENCH_OUT=$${BENCH_OUT:-artifacts/bench-quick/BENCHMARKS.md} \
 	BENCH_COMMAND="make bench-quick" $(PY) -m bench
+
+.PHONY: fuzz
+
+FUZZ_SECONDS ?= 30
+
+fuzz: ## fuzz the submission-name and timestamp parsers, FUZZ_SECONDS each (nightly; installs cargo-fuzz)
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	for target in submission_name timestamp; do \
+	  mkdir -p fuzz/corpus/$$target && \
+	  cargo +nightly fuzz run --fuzz-dir fuzz $$target fuzz/corpus/$$target fuzz/seeds/$$target \
+	    -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
