@@ -251,3 +251,26 @@ def test_migrated_submissions_are_not_flagged(tmp_path):
     (course.exchange / "course101" / ".nbk8s-migrated").unlink()
     out = course.instructor("list", "--inbound", "--Exchange.backdate_tolerance=0")
     assert _warned(out, '"olga"', "may be backdated")
+
+
+def test_symlinked_feedback_dir_gets_nothing_and_others_get_theirs(tmp_path):
+    """An older deployment mounted feedback_public/{student} read-write, so a student may have
+    left a symlink there: release_feedback must not write through it, and the others still
+    get their feedback."""
+    course = Course(tmp_path)
+    public = course.exchange / "course101" / "feedback_public"
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    for student in ("alice", "mallory", "zoe"):
+        fb = course.instructor_dir / "feedback" / student / "ps1"
+        fb.mkdir(parents=True)
+        (fb / "submission_secret.txt").write_text(f"secret-{student}")
+        (fb / "squares.html").write_text(f"<html>{student}</html>")
+    public.mkdir(parents=True)
+    os.symlink(victim, public / "mallory")
+    out = course.instructor("release_feedback", "ps1")
+    assert _warned(out, '"mallory"', "feedback_public/mallory", "not followed"), out
+    assert list(victim.iterdir()) == []
+    for student in ("alice", "zoe"):
+        [html] = (public / student).glob("*.html")
+        assert html.read_text() == f"<html>{student}</html>"
