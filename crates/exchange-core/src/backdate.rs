@@ -9,10 +9,11 @@
 //! The rule: flag when `observed - claimed > tolerance`, where `observed` is the newest
 //! ctime among the entries looked at (collect: the submission directory and everything it
 //! copies; `list --inbound`: the directory and its top-level notebooks; the audit: the
-//! directory) and `claimed` the timestamp of the name. Its limits:
+//! directory and everything in it) and `claimed` the timestamp of the name. Its limits:
 //!
-//! * It only flags; nothing is refused. A student editing a submission in place after the
-//!   deadline is flagged by collect, which sees every file's ctime.
+//! * It only flags; nothing is refused. A student editing a file of a submission in place
+//!   after the deadline is flagged by collect and the audit, which see every entry's ctime
+//!   (`list --inbound` sees only the top level, to stay cheap).
 //! * `tolerance` absorbs the time a submit takes and clock skew between the pod that wrote
 //!   the timestamp and the clock that stamps ctimes (the node, or the NFS server).
 //! * Anything that rewrites inode metadata later resets ctime and is flagged too: a copy

@@ -3,6 +3,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use chrono::NaiveDateTime;
+
 use exchange_core::backdate::BackdateCheck;
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
@@ -230,9 +232,17 @@ impl Auditor {
 
     fn inbox(&self, student: &str, inbox: &Path, out: &mut Vec<Finding>) {
         let s = Some(student);
+        // Per submission (walked in pre-order, so its entries follow it): its path, the
+        // time it claims, and the newest ctime in its tree (an edited file shows there).
+        let mut claims: Vec<(Seen, NaiveDateTime, i64)> = Vec::new();
         let problems = scan::walk(inbox, &mut |seen| {
             if seen.depth > 1 {
                 self.entry(seen, Area::Inbound, s, out);
+                if let Some(claim) = claims.last_mut() {
+                    if seen.path.starts_with(&claim.0.path) {
+                        claim.2 = claim.2.max(seen.ctime);
+                    }
+                }
                 return true;
             }
             if seen.name.starts_with('.') {
@@ -253,14 +263,32 @@ impl Auditor {
                 return false;
             }
             self.entry(seen, Area::Inbound, s, out);
-            self.submission(student, seen, out);
+            if let Some(when) = self.submission(student, seen, out) {
+                claims.push((seen.clone(), when, seen.ctime));
+            }
             true
         });
         self.unreadable(problems, s, out);
+        for (seen, when, newest) in claims {
+            if let Some(found) = self.backdate.judge(student, &seen.name, when, newest) {
+                out.push(finding(
+                    Severity::High,
+                    "backdated",
+                    s,
+                    &seen.path,
+                    found.to_string(),
+                ));
+            }
+        }
     }
 
-    /// A submission directory's name, timestamps and age.
-    fn submission(&self, student: &str, seen: &Seen, out: &mut Vec<Finding>) {
+    /// A submission directory's name and timestamps; the time it claims when it reads.
+    fn submission(
+        &self,
+        student: &str,
+        seen: &Seen,
+        out: &mut Vec<Finding>,
+    ) -> Option<NaiveDateTime> {
         let s = Some(student);
         let parsed = match parse_submission(student, &seen.name) {
             Ok(parsed) => parsed,
@@ -272,7 +300,7 @@ impl Auditor {
                     &seen.path,
                     format!("not a submission: {why}"),
                 ));
-                return;
+                return None;
             }
         };
         if let Some(w) = &parsed.warning {
@@ -295,7 +323,7 @@ impl Auditor {
                     parsed.timestamp
                 ),
             ));
-            return;
+            return None;
         };
         match safefs::read_small(&seen.path.join("timestamp.txt"), 4096) {
             Ok(Some(bytes)) => {
@@ -323,15 +351,7 @@ impl Auditor {
             )),
             Err(_) => {}
         }
-        if let Some(found) = self.backdate.judge(student, &seen.name, when, seen.ctime) {
-            out.push(finding(
-                Severity::High,
-                "backdated",
-                s,
-                &seen.path,
-                found.to_string(),
-            ));
-        }
+        Some(when)
     }
 
     /// Checks of any entry below a course part: links, special files, owner, mode.

@@ -64,7 +64,7 @@ pub struct Finding {
         symlinks and special files anywhere in the course, a submission name claiming another \
         student, world-writable outbound, a missing or non-directory course dir or student dir \
         (kubelet would create it root-owned), wrong owners of the course tree and student \
-        dirs, backdated submissions (a claimed timestamp earlier than the directory's ctime by \
+        dirs, backdated submissions (a claimed timestamp earlier than the newest ctime in its tree by \
         more than --backdate-tolerance; submissions recorded by `migrate` are exempt), roster \
         students without their dirs. Medium: wrong modes, other owners, leftover staging older \
         than --staging-age, unreadable or inconsistent timestamps, dirs of students not on the \
@@ -84,7 +84,7 @@ pub struct Args {
     /// The owner everything should have.
     #[command(flatten)]
     pub owner: Owner,
-    /// Seconds a claimed timestamp may precede the directory's ctime.
+    /// Seconds a claimed timestamp may precede the newest ctime in a submission's tree.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub backdate_tolerance: u64,
     /// Staging older than this is a leftover of an interrupted run (younger may be running).
