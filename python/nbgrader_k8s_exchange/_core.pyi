@@ -61,12 +61,14 @@ def release_assignment(
     Creates the course tree (``course``, ``outbound``, ``inbound``, ``feedback_public``; 0755)
     if missing. Copies into a dot-named staging dir in ``outbound/`` (files 0644, dirs 0755,
     symlinks and special files skipped with a warning), then renames it in. With ``force`` an
-    existing release is moved aside to a dot-named trash dir first, then removed; without it an
-    existing release raises (kind ``"exists"``). Returns ``{"path", "replaced", "files",
-    "warnings"}``."""
+    existing release is moved aside to a dot-named trash dir first and kept there (a student
+    fetching it at that moment still copies all of it) until a release an hour or more later
+    sweeps it; without it an existing release raises (kind ``"exists"``).
+    Returns ``{"path", "replaced", "files", "warnings"}``."""
 
 def unrelease_assignment(root: str, course: str, assignment: str) -> dict[str, Any]:
-    """Withdraw a release: rename ``outbound/{assignment}`` to dot-named trash, then remove it.
+    """Withdraw a release: rename ``outbound/{assignment}`` to dot-named trash (swept by a
+    later release or unrelease after an hour, or ``nbgrader-k8s gc``).
     Returns ``{"path", "removed": bool, "warnings"}``."""
 
 def list_released(
