@@ -438,12 +438,17 @@ impl Auditor {
                 ),
             ));
         } else {
+            let what = if seen.name.starts_with(TRASH_PREFIX) {
+                "a replaced tree kept so readers copying it finish"
+            } else {
+                "a run may be in progress"
+            };
             out.push(finding(
                 Severity::Low,
                 "staging",
                 student,
                 &seen.path,
-                format!("staging {} old: a run may be in progress", human_age(age)),
+                format!("staging {} old: {what}", human_age(age)),
             ));
         }
     }
