@@ -89,3 +89,19 @@ apt-install:
 
 hub: develop hub-setup ## a local JupyterHub on 127.0.0.1:8000 (HUB_PORT), every user in a simulated pod (root; Ctrl-C stops it)
 	$(PY) -m hub --dir $(HUB_DIR) --port $(HUB_PORT)
+
+.PHONY: fuzz
+
+FUZZ_SECONDS ?= 30
+
+# cargo fuzz needs nightly flags: the nightly toolchain if rustup has one, else stable told
+# to accept them (RUSTC_BOOTSTRAP=1).
+FUZZ_CARGO := $(shell rustup toolchain list 2>/dev/null | grep -q '^nightly' && echo 'cargo +nightly' || echo 'RUSTC_BOOTSTRAP=1 cargo')
+
+fuzz: ## fuzz the submission-name and timestamp parsers, FUZZ_SECONDS each (installs cargo-fuzz)
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	for target in submission_name timestamp; do \
+	  mkdir -p fuzz/corpus/$$target && \
+	  $(FUZZ_CARGO) fuzz run --fuzz-dir fuzz $$target fuzz/corpus/$$target fuzz/seeds/$$target \
+	    -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done

@@ -61,12 +61,14 @@ def release_assignment(
     Creates the course tree (``course``, ``outbound``, ``inbound``, ``feedback_public``; 0755)
     if missing. Copies into a dot-named staging dir in ``outbound/`` (files 0644, dirs 0755,
     symlinks and special files skipped with a warning), then renames it in. With ``force`` an
-    existing release is moved aside to a dot-named trash dir first, then removed; without it an
-    existing release raises (kind ``"exists"``). Returns ``{"path", "replaced", "files",
-    "warnings"}``."""
+    existing release is moved aside to a dot-named trash dir first and kept there (a student
+    fetching it at that moment still copies all of it) until a release an hour or more later
+    sweeps it; without it an existing release raises (kind ``"exists"``).
+    Returns ``{"path", "replaced", "files", "warnings"}``."""
 
 def unrelease_assignment(root: str, course: str, assignment: str) -> dict[str, Any]:
-    """Withdraw a release: rename ``outbound/{assignment}`` to dot-named trash, then remove it.
+    """Withdraw a release: rename ``outbound/{assignment}`` to dot-named trash (swept by a
+    later release or unrelease after an hour, or ``nbgrader-k8s gc``).
     Returns ``{"path", "removed": bool, "warnings"}``."""
 
 def list_released(
@@ -135,6 +137,8 @@ def list_inbound(
     courses: Optional[Sequence[str]],
     assignment: Optional[str],
     student: Optional[str],
+    *,
+    backdate_tolerance: Optional[int] = None,
 ) -> dict[str, Any]:
     """Submissions in the exchange, grouped as nbgrader's ``ExchangeList --inbound`` does.
 
@@ -146,7 +150,9 @@ def list_inbound(
     [{"notebook_id", "path", "has_local_feedback": False, "has_exchange_feedback": bool,
     "local_feedback_path": None, "feedback_updated": False}], "has_local_feedback",
     "has_exchange_feedback", "feedback_updated", "local_feedback_path"}`` sorted by
-    timestamp. Malformed names, symlinks and dot-entries are skipped (warned if not ours)."""
+    timestamp. Malformed names, symlinks and dot-entries are skipped (warned if not ours).
+    With ``backdate_tolerance`` (seconds), a submission whose directory or top-level notebooks
+    changed more than that after its claimed time is warned about, as :func:`collect` does."""
 
 def list_cached(
     root: str,
@@ -180,6 +186,7 @@ def collect(
     ignore: Sequence[str] = (),
     include: Sequence[str] = ("*",),
     limits: Optional[dict[str, Any]] = None,
+    backdate_tolerance: Optional[int] = None,
 ) -> dict[str, Any]:
     """Copy each student's chosen submission to the instructor's course directory.
 
@@ -190,7 +197,11 @@ def collect(
     only when ``update`` and the chosen timestamp is newer than ``dest/timestamp.txt``, or when
     ``before_duedate`` and the timestamps differ; replacement stages a complete copy beside it
     first. Returns ``{"records": [{"student_id", "timestamp", "source", "dest", "action":
-    "collected"|"updated"|"exists"|"not_newer"}], "warnings"}``."""
+    "collected"|"updated"|"exists"|"not_newer"}], "warnings"}``. With ``backdate_tolerance``
+    (seconds), a copied submission whose directory or any copied entry changed (ctime) more
+    than that after the time its name claims gets a warning ``student "s": {path} may be
+    backdated: ...``, unless ``{course}/.nbk8s-migrated`` records it; it is still collected.
+    Leftover staging and trash (older than an hour) beside a destination are removed."""
 
 def release_feedback(
     root: str,

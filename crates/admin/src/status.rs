@@ -108,6 +108,7 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         Some(std::slice::from_ref(&args.course)),
         args.assignment.as_deref(),
         None,
+        None,
     )
     .with_context(|| format!("cannot list the submissions of {:?}", args.course))?;
     warn_all(None, &listing.warnings);

@@ -2,12 +2,17 @@
 
 use std::fs::{self, OpenOptions};
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use rustix::fs::{RenameFlags, CWD};
+use rustix::io::Errno;
+
 use crate::error::{Error, Result};
+use crate::names::random_part;
 use crate::safefs;
+use crate::stage::TMP_PREFIX;
 use crate::walk::{walk, Entry, Filter};
 
 /// How [`copy_tree`] copies.
@@ -28,6 +33,10 @@ pub struct CopyReport {
     pub bytes: u64,
     /// Skipped entries, for the admin.
     pub warnings: Vec<String>,
+    /// The newest ctime (seconds since the epoch) of the source directory and of every
+    /// directory and file copied: when the copied content last changed (see
+    /// [`crate::backdate`]); 0 when none could be read.
+    pub newest_ctime: i64,
 }
 
 /// Copy the directory open as `src` (named `label` in messages) into the existing
@@ -40,14 +49,21 @@ pub fn copy_tree(
     opts: &CopyOptions,
 ) -> Result<CopyReport> {
     let limits = opts.filter.limits;
-    let mut report = CopyReport::default();
+    let mut report = CopyReport {
+        newest_ctime: ctime_of(src.as_fd()),
+        ..CopyReport::default()
+    };
     let warnings = walk(src, label, &opts.filter, &mut |entry| match entry {
-        Entry::Dir(rel) => make_dir(&dest.join(rel), opts.skip_existing),
+        Entry::Dir(rel, fd) => {
+            report.newest_ctime = report.newest_ctime.max(ctime_of(fd));
+            make_dir(&dest.join(rel), opts.skip_existing)
+        }
         Entry::File(rel, mut file, _) => {
             let target = dest.join(rel);
             if opts.skip_existing && safefs::lkind(&target).ok().flatten().is_some() {
                 return Ok(());
             }
+            report.newest_ctime = report.newest_ctime.max(ctime_of(file.as_fd()));
             if limits.max_files > 0 && report.files.len() as u64 >= limits.max_files {
                 return Err(Error::TooBig(format!(
                     "{} is too big: it holds more than max_files={} files",
@@ -55,7 +71,11 @@ pub fn copy_tree(
                     limits.max_files
                 )));
             }
-            report.bytes += write_file(&target, &mut file)?;
+            report.bytes += if opts.skip_existing {
+                write_file_beside(&target, &mut file)?
+            } else {
+                write_file(&target, &mut file)?
+            };
             report.files.push(rel.to_path_buf());
             if limits.max_dir_size > 0 && report.bytes > limits.max_dir_size * 1000 {
                 return Err(Error::TooBig(format!(
@@ -102,6 +122,38 @@ fn write_file(target: &Path, src: &mut fs::File) -> Result<u64> {
     let n = io::copy(src, &mut out).map_err(|e| Error::io("write", target, e))?;
     safefs::set_mode_of(out.as_fd(), 0o644).map_err(|e| Error::io("chmod", target, e))?;
     Ok(n)
+}
+
+/// Write into a live directory (`skip_existing`: the student's own copy): a dot-named
+/// temporary file renamed in, never over an existing entry, so an interrupted run leaves no
+/// truncated file that the next run would then keep.
+fn write_file_beside(target: &Path, src: &mut fs::File) -> Result<u64> {
+    let parent = target.parent().unwrap_or(Path::new("."));
+    let tmp = parent.join(format!("{TMP_PREFIX}{}", random_part()));
+    let n = write_file(&tmp, src)?;
+    let placed =
+        rustix::fs::renameat_with(CWD, &tmp, CWD, target, RenameFlags::NOREPLACE).or_else(|e| {
+            match e {
+                // A filesystem without RENAME_NOREPLACE: the target was absent a moment ago.
+                Errno::INVAL | Errno::NOSYS => rustix::fs::rename(&tmp, target),
+                e => Err(e),
+            }
+        });
+    match placed {
+        Ok(()) => Ok(n),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            if e == Errno::EXIST {
+                return Ok(0); // created by its owner meanwhile: theirs wins
+            }
+            Err(Error::io("create", target, e))
+        }
+    }
+}
+
+/// The ctime of an open entry (0 when it cannot be read).
+fn ctime_of(fd: BorrowedFd<'_>) -> i64 {
+    rustix::fs::fstat(fd).map_or(0, |s| s.st_ctime)
 }
 
 /// `O_NOFOLLOW` as a raw flag for `OpenOptions` (create_new already refuses links; this

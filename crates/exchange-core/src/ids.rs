@@ -112,6 +112,49 @@ mod tests {
         assert!(validate(IdKind::Student, &"x".repeat(255)).is_ok());
     }
 
+    const KINDS: [IdKind; 4] = [
+        IdKind::Course,
+        IdKind::Assignment,
+        IdKind::Student,
+        IdKind::Notebook,
+    ];
+
+    proptest::proptest! {
+        /// Whatever is accepted is one plain path component: it cannot climb, hide, or
+        /// (for courses and assignments) break the parsing of submission names.
+        #[test]
+        fn accepted_ids_are_one_plain_component(value in "\\PC{0,300}", k in 0usize..4) {
+            let kind = KINDS[k];
+            if validate(kind, &value).is_ok() {
+                let parts: Vec<_> = std::path::Path::new(&value).components().collect();
+                proptest::prop_assert_eq!(parts.len(), 1);
+                proptest::prop_assert!(matches!(
+                    parts[0],
+                    std::path::Component::Normal(p) if p == value.as_str()
+                ));
+                proptest::prop_assert!(!value.starts_with('.') && value.len() <= 255);
+                proptest::prop_assert!(!value.contains('\0'));
+                if matches!(kind, IdKind::Course | IdKind::Assignment) {
+                    proptest::prop_assert!(!value.contains('+') && !value.contains('*'));
+                }
+            }
+        }
+
+        /// A forbidden character anywhere refuses the id, whatever surrounds it.
+        #[test]
+        fn forbidden_anywhere_is_refused(
+            before in "\\PC{0,20}",
+            after in "\\PC{0,20}",
+            bad in proptest::sample::select(vec!["/", "\0", "/../"]),
+            k in 0usize..4,
+        ) {
+            let value = format!("{before}{bad}{after}");
+            proptest::prop_assert!(validate(KINDS[k], &value).is_err());
+            let leading = format!(".{before}");
+            proptest::prop_assert!(validate(KINDS[k], &leading).is_err());
+        }
+    }
+
     #[test]
     fn message_names_kind_value_and_reason() {
         let err = validate(IdKind::Course, "../c").unwrap_err().to_string();

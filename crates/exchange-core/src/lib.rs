@@ -17,6 +17,7 @@
 
 #![deny(missing_docs)]
 
+pub mod backdate;
 pub mod copy;
 pub mod error;
 pub mod glob;

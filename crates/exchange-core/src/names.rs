@@ -221,6 +221,29 @@ mod tests {
             prop_assert!(p.when.is_some());
         }
 
+        /// Any name a student may give a directory: parsing never panics, the identity is
+        /// never taken from it, and what parses is consistent with the name.
+        #[test]
+        fn arbitrary_names_parse_consistently(
+            student in "[a-z+@.]{1,8}",
+            name in "\\PC{0,60}|[a-z+]{1,8}\\+[0-9: -]{0,25}( UTC| [+-][0-9]{4})?\\+[A-Za-z0-9_-]{0,4}",
+        ) {
+            if let Ok(p) = parse_submission(&student, &name) {
+                prop_assert!(ids::problem(IdKind::Assignment, &p.assignment).is_none());
+                prop_assert!(!p.random.contains('+'));
+                let tail = submission_name(&p.assignment, &p.timestamp, &p.random);
+                prop_assert!(name.ends_with(&tail));
+                if name != tail {
+                    // Legacy: what precedes names a student; another one is reported.
+                    let embedded = &name[..name.len() - tail.len() - 1];
+                    prop_assert_eq!(p.warning.is_some(), embedded != student);
+                }
+            }
+            if let Some((assignment, ts)) = parse_cache(&student, &name) {
+                prop_assert_eq!(cache_name(&student, &assignment, &ts), name);
+            }
+        }
+
         #[test]
         fn cache_name_round_trip(
             student in "[a-z0-9+@*.]{1,12}",

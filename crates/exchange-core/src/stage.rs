@@ -3,6 +3,9 @@
 //! Everything is built in a dot-named sibling (`.nbk8s-staging-*`) and renamed into place.
 //! Replacing a directory moves the old one aside to `.nbk8s-trash-*` first, so a reader
 //! sees the old tree, the new tree, or (for an instant) nothing, never a half-written one.
+//! Where readers copy whole trees while it happens (students fetching a release), the old
+//! tree is kept as trash until a later [`sweep`], so a copy begun before the switch ends
+//! whole instead of losing the files deleted under it.
 //! Readers ignore dot-named entries; [`sweep`] removes ones left by an interrupted run.
 
 use std::ffi::OsStr;
@@ -71,7 +74,18 @@ impl Staged {
 
     /// Rename into `parent/name`. An existing entry fails with kind `exists` unless
     /// `replace`, in which case it is moved aside to trash, then removed.
-    pub fn publish(mut self, name: &str, replace: bool) -> Result<Published> {
+    pub fn publish(self, name: &str, replace: bool) -> Result<Published> {
+        self.publish_inner(name, replace, true)
+    }
+
+    /// Rename into `parent/name`, replacing what is there, but leave the old entry as
+    /// dot-named trash for [`sweep`] to remove later: a reader that opened the old tree
+    /// before the switch (a student fetching a release) finishes copying all of it.
+    pub fn publish_keeping_old(self, name: &str) -> Result<Published> {
+        self.publish_inner(name, true, false)
+    }
+
+    fn publish_inner(mut self, name: &str, replace: bool, remove_old: bool) -> Result<Published> {
         let target = self.parent.join(name);
         let existing = safefs::lkind(&target).map_err(|e| Error::io("inspect", &target, e))?;
         let mut out = Published::default();
@@ -94,7 +108,9 @@ impl Staged {
         self.published = true;
         if let Some(trash) = trash {
             out.replaced = true;
-            out.warning = remove_trash(&trash);
+            if remove_old {
+                out.warning = remove_trash(&trash);
+            }
         }
         Ok(out)
     }
@@ -136,6 +152,19 @@ pub fn withdraw(path: &Path) -> Result<(bool, Option<String>)> {
     }
     let trash = move_aside(path)?;
     Ok((true, remove_trash(&trash)))
+}
+
+/// Withdraw `path` by moving it aside to dot-named trash, left for [`sweep`] (see
+/// [`Staged::publish_keeping_old`]). Ok(false) if it was absent.
+pub fn withdraw_keeping_old(path: &Path) -> Result<bool> {
+    if safefs::lkind(path)
+        .map_err(|e| Error::io("inspect", path, e))?
+        .is_none()
+    {
+        return Ok(false);
+    }
+    move_aside(path)?;
+    Ok(true)
 }
 
 /// Remove staging/trash/tmp entries in `dir` older than `age` (left by interrupted runs);

@@ -214,6 +214,29 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Never panics on any text; what parses prints as ISO and reads back the same.
+        #[test]
+        fn any_text_parses_or_is_refused(text in "\\PC{0,40}|[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:.]{0,15}( [A-Za-z/+:0-9-]{0,12})?") {
+            if let Ok(when) = parse(&text) {
+                let iso = to_iso(&when);
+                if !iso.starts_with(['+', '-']) {
+                    proptest::prop_assert_eq!(to_iso(&parse(&iso).unwrap()), iso);
+                }
+            }
+        }
+
+        /// A time written with any numeric offset reads back as the same instant.
+        #[test]
+        fn offsets_round_trip(secs in 0i64..4_000_000_000, minutes in -(23 * 60 + 59)..=(23 * 60 + 59i32)) {
+            let utc = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+            let zone = FixedOffset::east_opt(minutes * 60).unwrap();
+            let local = utc.with_timezone(&zone);
+            let text = local.format("%Y-%m-%d %H:%M:%S%.6f %z").to_string();
+            proptest::prop_assert_eq!(parse(&text).unwrap(), utc.naive_utc());
+        }
+    }
+
     #[test]
     fn ordering_across_zones() {
         let a = parse("2024-03-01 12:00:00 +0100").unwrap();

@@ -2,7 +2,7 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
@@ -43,8 +43,8 @@ impl Filter {
 /// One entry met by [`walk`], in pre-order (a directory before its contents).
 #[derive(Debug)]
 pub enum Entry<'a> {
-    /// A directory, by path relative to the root.
-    Dir(&'a Path),
+    /// A directory, by path relative to the root, open (never through a link).
+    Dir(&'a Path, BorrowedFd<'a>),
     /// A regular file, opened without following links, with its size.
     File(&'a Path, File, u64),
 }
@@ -134,7 +134,7 @@ impl Walker<'_, '_> {
     fn subdir(&mut self, parent: &OwnedFd, child: &Path, name: &OsStr, depth: u64) -> Result<()> {
         match safefs::open_dir_at(parent.as_fd(), name) {
             Ok(fd) => {
-                (self.visit)(Entry::Dir(child))?;
+                (self.visit)(Entry::Dir(child, fd.as_fd()))?;
                 self.dir(&fd, child, depth + 1)
             }
             Err(e) => {

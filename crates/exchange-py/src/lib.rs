@@ -178,12 +178,14 @@ fn submit<'py>(
 }
 
 #[pyfunction]
+#[pyo3(signature = (root, courses, assignment, student, *, backdate_tolerance=None))]
 fn list_inbound<'py>(
     py: Python<'py>,
     root: PathBuf,
     courses: Option<Vec<String>>,
     assignment: Option<String>,
     student: Option<String>,
+    backdate_tolerance: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let r = run(py, || {
         list::list_inbound(
@@ -191,6 +193,7 @@ fn list_inbound<'py>(
             courses.as_deref(),
             assignment.as_deref(),
             student.as_deref(),
+            backdate_tolerance,
         )
     })?;
     convert::listing(py, &r.assignments, &r.warnings, convert::group)
@@ -226,7 +229,7 @@ fn list_cached<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (root, course, assignment, dest_template, *, students=None, update=false, before_duedate=false, duedate=None, ignore=Vec::new(), include=vec!["*".to_string()], limits=None))]
+#[pyo3(signature = (root, course, assignment, dest_template, *, students=None, update=false, before_duedate=false, duedate=None, ignore=Vec::new(), include=vec!["*".to_string()], limits=None, backdate_tolerance=None))]
 #[allow(clippy::too_many_arguments)]
 fn collect<'py>(
     py: Python<'py>,
@@ -241,6 +244,7 @@ fn collect<'py>(
     ignore: Vec<String>,
     include: Vec<String>,
     limits: Option<&Bound<'py, PyDict>>,
+    backdate_tolerance: Option<u64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let req = collect_op::CollectRequest {
         root: &root,
@@ -252,6 +256,7 @@ fn collect<'py>(
         before_duedate,
         duedate: duedate.as_deref(),
         filter: filter(ignore, include, limits)?,
+        backdate_tolerance,
     };
     let r = run(py, || collect_op::collect(&req))?;
     let records = r

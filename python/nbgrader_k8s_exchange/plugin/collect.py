@@ -54,6 +54,7 @@ class ExchangeCollect(Exchange, ABCExchangeCollect):
             ignore=list(self.coursedir.ignore),
             include=list(self.coursedir.include),
             limits=self.limits(),
+            backdate_tolerance=self.backdate_tolerance,
         )
         records = result["records"]
         if not records:

@@ -86,11 +86,21 @@ class Exchange(ABCExchange):
         300,
         help=dedent(
             """
-            Seconds a submission's claimed timestamp may precede the time the filesystem saw
-            it arrive before collect and `list --inbound` flag it as backdated.
+            Seconds a submission's claimed timestamp (its name, as written by `submit`) may
+            precede the time the filesystem saw it change (its ctime, which a student cannot
+            set) before collect and `list --inbound` warn that it may be backdated, naming the
+            student and path. Flagged submissions are still collected; submissions recorded by
+            `nbgrader-k8s migrate` are exempt. See SECURITY.md for what this can and cannot
+            catch.
             """
         ),
     ).tag(config=True)
+
+    @validate("max_files", "max_depth", "backdate_tolerance")
+    def _not_negative(self, proposal: Dict[str, Any]) -> int:
+        if proposal["value"] < 0:
+            raise TraitError(f"{proposal['trait'].name} must be 0 or more")
+        return proposal["value"]
 
     @validate("timestamp_format")
     def _no_slash_in_timestamps(self, proposal: Dict[str, Any]) -> str:

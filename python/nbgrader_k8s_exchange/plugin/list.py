@@ -31,6 +31,7 @@ class ExchangeList(Exchange, ABCExchangeList):
                 self.course_filter(None),
                 assignment,
                 self.student_filter(),
+                backdate_tolerance=self.backdate_tolerance,
             )
         elif self.cached:
             student = self.student_id()

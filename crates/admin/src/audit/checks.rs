@@ -3,9 +3,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use chrono::NaiveDateTime;
+
+use exchange_core::backdate::BackdateCheck;
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
-use exchange_core::migrated::MigratedRecord;
 use exchange_core::names::parse_submission;
 use exchange_core::safefs::{self, Kind};
 use exchange_core::stage::{STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
@@ -22,14 +24,12 @@ pub struct Auditor {
     pub uid: u32,
     /// Expected owner gid.
     pub gid: u32,
-    /// Backdate tolerance, seconds.
-    pub tolerance: i64,
+    /// The backdating check (tolerance and the submissions `migrate` recorded).
+    pub backdate: BackdateCheck,
     /// Age (seconds) past which staging is a leftover.
     pub staging_age: i64,
     /// The time of the audit (epoch seconds).
     pub now: i64,
-    /// Submissions brought in by `migrate` (exempt from the backdating check).
-    pub migrated: MigratedRecord,
 }
 
 /// Where an entry lives decides how bad a problem is.
@@ -232,9 +232,17 @@ impl Auditor {
 
     fn inbox(&self, student: &str, inbox: &Path, out: &mut Vec<Finding>) {
         let s = Some(student);
+        // Per submission (walked in pre-order, so its entries follow it): its path, the
+        // time it claims, and the newest ctime in its tree (an edited file shows there).
+        let mut claims: Vec<(Seen, NaiveDateTime, i64)> = Vec::new();
         let problems = scan::walk(inbox, &mut |seen| {
             if seen.depth > 1 {
                 self.entry(seen, Area::Inbound, s, out);
+                if let Some(claim) = claims.last_mut() {
+                    if seen.path.starts_with(&claim.0.path) {
+                        claim.2 = claim.2.max(seen.ctime);
+                    }
+                }
                 return true;
             }
             if seen.name.starts_with('.') {
@@ -255,14 +263,32 @@ impl Auditor {
                 return false;
             }
             self.entry(seen, Area::Inbound, s, out);
-            self.submission(student, seen, out);
+            if let Some(when) = self.submission(student, seen, out) {
+                claims.push((seen.clone(), when, seen.ctime));
+            }
             true
         });
         self.unreadable(problems, s, out);
+        for (seen, when, newest) in claims {
+            if let Some(found) = self.backdate.judge(student, &seen.name, when, newest) {
+                out.push(finding(
+                    Severity::High,
+                    "backdated",
+                    s,
+                    &seen.path,
+                    found.to_string(),
+                ));
+            }
+        }
     }
 
-    /// A submission directory's name, timestamps and age.
-    fn submission(&self, student: &str, seen: &Seen, out: &mut Vec<Finding>) {
+    /// A submission directory's name and timestamps; the time it claims when it reads.
+    fn submission(
+        &self,
+        student: &str,
+        seen: &Seen,
+        out: &mut Vec<Finding>,
+    ) -> Option<NaiveDateTime> {
         let s = Some(student);
         let parsed = match parse_submission(student, &seen.name) {
             Ok(parsed) => parsed,
@@ -274,7 +300,7 @@ impl Auditor {
                     &seen.path,
                     format!("not a submission: {why}"),
                 ));
-                return;
+                return None;
             }
         };
         if let Some(w) = &parsed.warning {
@@ -297,7 +323,7 @@ impl Auditor {
                     parsed.timestamp
                 ),
             ));
-            return;
+            return None;
         };
         match safefs::read_small(&seen.path.join("timestamp.txt"), 4096) {
             Ok(Some(bytes)) => {
@@ -325,21 +351,7 @@ impl Auditor {
             )),
             Err(_) => {}
         }
-        let claimed = when.and_utc().timestamp();
-        let late_by = seen.ctime - claimed;
-        if late_by > self.tolerance && !self.migrated.contains(student, &seen.name) {
-            out.push(finding(
-                Severity::High,
-                "backdated",
-                s,
-                &seen.path,
-                format!(
-                    "claims {} UTC but appeared {late_by} s later (tolerance {} s)",
-                    when.format("%Y-%m-%d %H:%M:%S"),
-                    self.tolerance
-                ),
-            ));
-        }
+        Some(when)
     }
 
     /// Checks of any entry below a course part: links, special files, owner, mode.
@@ -426,12 +438,17 @@ impl Auditor {
                 ),
             ));
         } else {
+            let what = if seen.name.starts_with(TRASH_PREFIX) {
+                "a replaced tree kept so readers copying it finish"
+            } else {
+                "a run may be in progress"
+            };
             out.push(finding(
                 Severity::Low,
                 "staging",
                 student,
                 &seen.path,
-                format!("staging {} old: a run may be in progress", human_age(age)),
+                format!("staging {} old: {what}", human_age(age)),
             ));
         }
     }

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context;
+use exchange_core::backdate::BackdateCheck;
 use exchange_core::migrated::MigratedRecord;
 use serde_json::json;
 
@@ -63,7 +64,7 @@ pub struct Finding {
         symlinks and special files anywhere in the course, a submission name claiming another \
         student, world-writable outbound, a missing or non-directory course dir or student dir \
         (kubelet would create it root-owned), wrong owners of the course tree and student \
-        dirs, backdated submissions (a claimed timestamp earlier than the directory's ctime by \
+        dirs, backdated submissions (a claimed timestamp earlier than the newest ctime in its tree by \
         more than --backdate-tolerance; submissions recorded by `migrate` are exempt), roster \
         students without their dirs. Medium: wrong modes, other owners, leftover staging older \
         than --staging-age, unreadable or inconsistent timestamps, dirs of students not on the \
@@ -83,7 +84,7 @@ pub struct Args {
     /// The owner everything should have.
     #[command(flatten)]
     pub owner: Owner,
-    /// Seconds a claimed timestamp may precede the directory's ctime.
+    /// Seconds a claimed timestamp may precede the newest ctime in a submission's tree.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub backdate_tolerance: u64,
     /// Staging older than this is a leftover of an interrupted run (younger may be running).
@@ -103,10 +104,9 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         course,
         uid: args.owner.uid,
         gid: args.owner.gid,
-        tolerance: args.backdate_tolerance as i64,
+        backdate: BackdateCheck::new(Some(args.backdate_tolerance), migrated),
         staging_age: args.staging_age.as_secs() as i64,
         now: now(),
-        migrated,
     };
     let mut findings = auditor.course_tree();
     let students = auditor.student_names(&mut findings);

@@ -153,6 +153,27 @@ fn backdated_submissions_unless_migrated() {
 }
 
 #[test]
+fn a_submission_edited_after_its_claimed_time_is_backdated() {
+    let ex = clean_course();
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+        .to_string();
+    let sub = ex.submit("c1", "bob", "ps1", &now, "edit");
+    audit(&ex, &["--backdate-tolerance", "1"]).ok();
+    // Editing a file in place leaves the directory's ctime alone; the file's moves on.
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    std::fs::write(sub.join("squares.ipynb"), "{\"edited\": true}").unwrap();
+    let out = audit(&ex, &["--json", "--backdate-tolerance", "1"]).code(3);
+    let name = sub.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(has(
+        &findings(&out, &ex),
+        "high",
+        "backdated",
+        &format!("inbound/bob/{name}")
+    ));
+}
+
+#[test]
 fn owners_modes_staging_and_timestamps() {
     let ex = clean_course();
     chmod(&ex.path("c1/inbound/bob"), 0o775);

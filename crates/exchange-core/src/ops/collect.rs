@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
 
+use crate::backdate::BackdateCheck;
 use crate::copy::{copy_tree, CopyOptions};
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
@@ -16,6 +17,7 @@ use crate::timestamp;
 use crate::walk::Filter;
 
 use super::list::scan::{par_io, Inbound};
+use super::release::LEFTOVER_AGE;
 use super::{for_student, SMALL_FILE};
 
 /// What happened to one student's submission.
@@ -79,6 +81,9 @@ pub struct CollectRequest<'a> {
     pub duedate: Option<&'a str>,
     /// ignore/include/limits.
     pub filter: Filter,
+    /// Seconds a claimed timestamp may precede what the filesystem saw before the
+    /// submission is flagged as backdated ([`crate::backdate`]); None = no check.
+    pub backdate_tolerance: Option<u64>,
 }
 
 /// Collected records and warnings.
@@ -115,8 +120,9 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
     let Some(inbound) = Inbound::open(&course.inbound(), req.students, &mut out.warnings) else {
         return Ok(out);
     };
+    let check = BackdateCheck::for_course(&course, req.backdate_tolerance, &mut out.warnings);
     let results = par_io(&inbound.students, |s| {
-        collect_student(req, &inbound, s, duedate)
+        collect_student(req, &inbound, s, duedate, &check)
     });
     for (record, warnings) in results {
         out.records.extend(record);
@@ -133,6 +139,7 @@ fn collect_student(
     inbound: &Inbound,
     student: &str,
     duedate: Option<NaiveDateTime>,
+    check: &BackdateCheck,
 ) -> (Option<CollectRecord>, Vec<String>) {
     let mut warnings = Vec::new();
     let Some(inbox) = inbound.inbox(student, &mut warnings) else {
@@ -151,7 +158,15 @@ fn collect_student(
         let placed = match decide(req, &dest, &chosen) {
             Ok(Decision::Keep(action)) => Ok((action, Vec::new())),
             Ok(Decision::Copy { replace }) => match inbox.open(&chosen.name) {
-                Ok(fd) => copy_in(req, fd, &source, &dest, &chosen, replace),
+                Ok(fd) => copy_in(req, fd, &source, &dest, &chosen, replace).map(
+                    |(action, mut more, newest)| {
+                        if let Some(found) = check.judge(student, &chosen.name, chosen.when, newest)
+                        {
+                            more.push(format!("{} may be backdated: {found}", source.display()));
+                        }
+                        (action, more)
+                    },
+                ),
                 Err(e) => {
                     warnings.push(format!(
                         "student {student:?}: skipped {}: cannot open ({e})",
@@ -257,7 +272,8 @@ fn decide(req: &CollectRequest<'_>, dest: &Path, chosen: &Candidate) -> Result<D
     Ok(Decision::Copy { replace: exists })
 }
 
-/// Copy the submission open as `fd` to `dest` (staged beside it, then renamed in).
+/// Copy the submission open as `fd` to `dest` (staged beside it, then renamed in): what
+/// was done, warnings, and the newest ctime of what was copied.
 fn copy_in(
     req: &CollectRequest<'_>,
     fd: OwnedFd,
@@ -265,19 +281,37 @@ fn copy_in(
     dest: &Path,
     chosen: &Candidate,
     replace: bool,
-) -> Result<(Action, Vec<String>)> {
+) -> Result<(Action, Vec<String>, i64)> {
     let parent = dest
         .parent()
         .ok_or_else(|| Error::InvalidArgument(format!("{} has no parent", dest.display())))?;
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    // What an interrupted collect left beside `dest` (staging, trash) goes now.
+    let swept = stage::sweep(parent, LEFTOVER_AGE);
     let staged = Staged::create(parent)?;
     let opts = CopyOptions {
         filter: req.filter.clone(),
         skip_existing: false,
     };
     let mut report = copy_tree(fd, source, staged.path(), &opts)?;
+    report.warnings.extend(swept);
+    // The copy's timestamp.txt is the one the name claims (what collect ordered by, and what
+    // `--update` and autograde read back): a student's missing, malformed or different one
+    // is replaced, with a warning when it disagreed.
     let stamp = staged.path().join("timestamp.txt");
-    if !stamp.exists() {
+    let theirs = safefs::read_small(&stamp, SMALL_FILE).ok().flatten();
+    if let Some(bytes) = &theirs {
+        let text = String::from_utf8_lossy(bytes);
+        if text.trim() != chosen.timestamp.trim() {
+            report.warnings.push(format!(
+                "{}: timestamp.txt says {:?} but the name says {:?}; the name's is kept",
+                source.display(),
+                text.trim(),
+                chosen.timestamp
+            ));
+        }
+    }
+    if theirs.as_deref() != Some(chosen.timestamp.as_bytes()) {
         stage::write_file(&stamp, chosen.timestamp.as_bytes())?;
     }
     let name = dest
@@ -292,7 +326,7 @@ fn copy_in(
     } else {
         Action::Collected
     };
-    Ok((action, report.warnings))
+    Ok((action, report.warnings, report.newest_ctime))
 }
 
 /// `dest/timestamp.txt`, parsed; None when missing or unreadable.

@@ -10,6 +10,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
+use crate::backdate::BackdateCheck;
 use crate::error::Result;
 use crate::ids::{problem, IdKind};
 use crate::keys::{self, md5_hex};
@@ -284,11 +285,16 @@ fn group(mut subs: Vec<Submission>) -> Vec<SubmissionGroup> {
 }
 
 /// Submissions in the exchange (see the pyi).
+///
+/// With `backdate_tolerance`, a submission whose directory or top-level notebooks changed
+/// more than that many seconds after the time it claims is warned about
+/// ([`crate::backdate`]).
 pub fn list_inbound(
     root: &Path,
     courses: Option<&[String]>,
     assignment: Option<&str>,
     student: Option<&str>,
+    backdate_tolerance: Option<u64>,
 ) -> Result<Listing<SubmissionGroup>> {
     let mut groups = Vec::new();
     let mut warnings = Vec::new();
@@ -298,8 +304,15 @@ pub fn list_inbound(
             continue;
         };
         let public = FeedbackPublic::open(&course.feedback_public(), &mut warnings);
+        let check = BackdateCheck::for_course(&course, backdate_tolerance, &mut warnings);
         let per_student = par_io(&inbound.students, |s| {
-            let (subs, warned) = inbound_of(&course_id, &inbound, &public, s, assignment);
+            let ctx = InboundContext {
+                course_id: &course_id,
+                inbound: &inbound,
+                public: &public,
+                check: &check,
+            };
+            let (subs, warned) = inbound_of(&ctx, s, assignment);
             (group(subs), warned)
         });
         // Courses and students come sorted, so the groups are in order already.
@@ -315,14 +328,26 @@ pub fn list_inbound(
     })
 }
 
+/// What listing one course's inbound shares across students.
+struct InboundContext<'a> {
+    course_id: &'a str,
+    inbound: &'a Inbound,
+    public: &'a FeedbackPublic,
+    check: &'a BackdateCheck,
+}
+
 /// One student's submissions (of `assignment`, if given), with their feedback state.
 fn inbound_of(
-    course_id: &str,
-    inbound: &Inbound,
-    public: &FeedbackPublic,
+    ctx: &InboundContext<'_>,
     student: &str,
     assignment: Option<&str>,
 ) -> (Vec<Submission>, Vec<String>) {
+    let InboundContext {
+        course_id,
+        inbound,
+        public,
+        check,
+    } = *ctx;
     let mut warnings = Vec::new();
     let Some(inbox) = inbound.inbox(student, &mut warnings) else {
         return (Vec::new(), warnings);
@@ -348,7 +373,16 @@ fn inbound_of(
         };
         match inbox.open(name) {
             Ok(fd) => {
-                let notebooks = inbound_notebooks(&sub, fd.as_fd(), &released, &mut warnings);
+                let (notebooks, newest) =
+                    inbound_notebooks(&sub, fd.as_fd(), &released, check, &mut warnings);
+                if let Some(when) = parsed.when {
+                    if let Some(found) = check.judge(student, name, when, newest) {
+                        warnings.push(format!(
+                            "student {student:?}: {} may be backdated: {found}",
+                            dir.display()
+                        ));
+                    }
+                }
                 subs.push(submission(&sub, notebooks, None));
             }
             Err(e) => warnings.push(format!(
@@ -364,12 +398,17 @@ fn inbound_of(
 /// whether its feedback is among the student's `released` files. Keys are computed only
 /// when something was released: `submission_secret.txt` is read once, the notebooks
 /// themselves only for legacy keys (a submission without a secret).
+///
+/// Also returns the newest ctime of the directory and its notebooks when `check` is on
+/// (0 otherwise): statting them after the listing is served from the attributes the
+/// listing brought along on NFS (`READDIRPLUS`).
 fn inbound_notebooks(
     sub: &SubmissionRef<'_>,
     fd: BorrowedFd<'_>,
     released: &HashSet<OsString>,
+    check: &BackdateCheck,
     warnings: &mut Vec<String>,
-) -> Vec<NotebookFeedback> {
+) -> (Vec<NotebookFeedback>, i64) {
     let entries = match safefs::read_entries(fd) {
         Ok(entries) => entries,
         Err(e) => {
@@ -378,7 +417,7 @@ fn inbound_notebooks(
                 sub.student,
                 sub.dir.display()
             ));
-            return Vec::new();
+            return (Vec::new(), 0);
         }
     };
     let notebooks: Vec<(String, OsString)> = entries
@@ -390,9 +429,18 @@ fn inbound_notebooks(
             (!name.starts_with('.') && is_file).then(|| (id.to_string(), entry.name.clone()))
         })
         .collect();
+    let newest = if check.enabled() {
+        let ctime = |stat: std::io::Result<rustix::fs::Stat>| stat.map_or(0, |s| s.st_ctime);
+        notebooks
+            .iter()
+            .map(|(_, name)| ctime(safefs::stat_at(fd, name)))
+            .fold(ctime(rustix::fs::fstat(fd).map_err(Into::into)), i64::max)
+    } else {
+        0
+    };
     let mut keys =
         (!released.is_empty() && !notebooks.is_empty()).then(|| SubmissionKeys::read(sub, fd));
-    notebooks
+    let notebooks = notebooks
         .into_iter()
         .map(|(id, file_name)| {
             let has_exchange_feedback = keys.as_mut().is_some_and(|keys| {
@@ -409,7 +457,8 @@ fn inbound_notebooks(
                 feedback_updated: false,
             }
         })
-        .collect()
+        .collect();
+    (notebooks, newest)
 }
 
 /// Where a submission's feedback keys come from.

@@ -58,7 +58,13 @@ pub fn release_assignment(
     };
     let report = copy_path(source, true, staged.path(), &opts)?;
     warnings.extend(report.warnings);
-    let published = staged.publish(assignment, force)?;
+    // A replaced release stays as trash for an hour: a student fetching it right now
+    // gets all of the old one rather than part of it (the next release sweeps it).
+    let published = if force {
+        staged.publish_keeping_old(assignment)?
+    } else {
+        staged.publish(assignment, false)?
+    };
     warnings.extend(published.warning);
     Ok(Released {
         path,
@@ -79,16 +85,18 @@ pub struct Unreleased {
     pub warnings: Vec<String>,
 }
 
-/// Withdraw `outbound/{assignment}`: rename it to trash, then remove it.
+/// Withdraw `outbound/{assignment}`: rename it to trash, removed by a later run after
+/// [`LEFTOVER_AGE`] (a student fetching it right now still gets all of it).
 pub fn unrelease_assignment(root: &Path, course: &str, assignment: &str) -> Result<Unreleased> {
     let course = Course::new(root, course)?;
     validate(IdKind::Assignment, assignment)?;
     let path = course.release(assignment);
-    let (removed, warning) = stage::withdraw(&path)?;
+    let warnings = stage::sweep(&course.outbound(), LEFTOVER_AGE);
+    let removed = stage::withdraw_keeping_old(&path)?;
     Ok(Unreleased {
         path,
         removed,
-        warnings: warning.into_iter().collect(),
+        warnings,
     })
 }
 
@@ -118,10 +126,45 @@ mod tests {
         let r = release_assignment(&root, "c1", "ps1", &src, true, &Filter::everything()).unwrap();
         assert!(r.replaced);
         assert!(root.join("c1/outbound/ps1/new.txt").is_file());
-        assert_eq!(fs::read_dir(root.join("c1/outbound")).unwrap().count(), 1);
+        assert_eq!(data(&root.join("c1/outbound")), ["ps1"]);
         assert!(unrelease_assignment(&root, "c1", "ps1").unwrap().removed);
         assert!(!unrelease_assignment(&root, "c1", "ps1").unwrap().removed);
+        assert!(data(&root.join("c1/outbound")).is_empty());
+        // The replaced and withdrawn trees wait as trash; an hour on, a run removes them.
+        assert_eq!(fs::read_dir(root.join("c1/outbound")).unwrap().count(), 2);
+        stage::sweep(&root.join("c1/outbound"), Duration::ZERO);
         assert_eq!(fs::read_dir(root.join("c1/outbound")).unwrap().count(), 0);
+    }
+
+    fn data(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_fetch_begun_before_force_gets_the_whole_old_release() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("exchange");
+        fs::create_dir(&root).unwrap();
+        let old = t.path().join("old");
+        write_tree(&old, &[("a.ipynb", "old a"), ("sub/b.txt", "old b")]);
+        release_assignment(&root, "c1", "ps1", &old, false, &Filter::everything()).unwrap();
+        // A student's copy has opened the release (as fetch does) when the instructor forces.
+        let reader = safefs::open_dir(&root.join("c1/outbound/ps1"), false).unwrap();
+        let new = t.path().join("new");
+        write_tree(&new, &[("a.ipynb", "new a")]);
+        release_assignment(&root, "c1", "ps1", &new, true, &Filter::everything()).unwrap();
+        let dest = t.path().join("copy");
+        fs::create_dir(&dest).unwrap();
+        let opts = crate::copy::CopyOptions::default();
+        crate::copy::copy_tree(reader, Path::new("ps1"), &dest, &opts).unwrap();
+        assert_eq!(fs::read_to_string(dest.join("a.ipynb")).unwrap(), "old a");
+        assert_eq!(fs::read_to_string(dest.join("sub/b.txt")).unwrap(), "old b");
     }
 
     #[test]

@@ -11,6 +11,8 @@ use crate::safefs::{self, Kind};
 use crate::stage::{self, Staged};
 use crate::walk::{find_notebooks, Filter};
 
+use super::release::LEFTOVER_AGE;
+
 /// What a submission did.
 #[derive(Debug, Clone)]
 pub struct Submitted {
@@ -64,6 +66,8 @@ pub fn submit(req: &SubmitRequest<'_>) -> Result<Submitted> {
     }
     let mut warnings = compare_notebooks(&release, req.source, req.assignment, req.strict)?;
     let inbox = student_inbox(&course, req.student)?;
+    // Staging an interrupted submit left in the student's own inbox goes now.
+    warnings.extend(stage::sweep(&inbox, LEFTOVER_AGE));
     let name = submission_name(req.assignment, req.timestamp, &random_part());
     if name.len() > 255 {
         return Err(Error::InvalidArgument(format!(
@@ -182,6 +186,7 @@ fn write_cache(req: &SubmitRequest<'_>, published: &Path) -> Result<PathBuf> {
     let dir = absolute(&req.cache.join(req.course));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
     let name = cache_name(req.student, req.assignment, req.timestamp);
+    stage::sweep(&dir, LEFTOVER_AGE);
     let staged = Staged::create(&dir)?;
     copy_path(published, false, staged.path(), &CopyOptions::default())?;
     staged.publish(&name, true)?;

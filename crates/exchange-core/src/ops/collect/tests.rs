@@ -46,6 +46,7 @@ fn request<'a>(root: &'a Path, template: &'a str) -> CollectRequest<'a> {
         before_duedate: false,
         duedate: None,
         filter: Filter::default(),
+        backdate_tolerance: None,
     }
 }
 
@@ -146,4 +147,64 @@ fn one_students_oversized_submission_does_not_stop_others() {
     assert!(!t.path().join("submitted/carol/ps1").exists());
     let bad = request(&root, "no-slot");
     assert_eq!(collect(&bad).unwrap_err().kind(), "invalid_argument");
+}
+
+#[test]
+fn backdated_submissions_are_flagged_unless_migrated() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    let template = format!("{}/submitted/\0/ps1", t.path().display());
+    let mut req = request(&root, &template);
+    // The fixtures claim 2024 and were written just now: far past any tolerance.
+    req.backdate_tolerance = Some(300);
+    req.students = Some("alice");
+    let out = collect(&req).unwrap();
+    assert_eq!(
+        out.records[0].action,
+        Action::Collected,
+        "flagged, still collected"
+    );
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains("student \"alice\"") && w.contains(&format!("ps1+{T3}+r may be backdated")),
+        "{w}"
+    );
+    assert!(w.contains("claims 2024-03-03 13:00:00 UTC"), "{w}");
+
+    // Recorded by migrate: not flagged. No tolerance: not checked.
+    let course = Course::new(&root, "c1").unwrap();
+    let mut record = crate::migrated::MigratedRecord::default();
+    record.insert("alice", &format!("ps1+{T3}+r"));
+    record.save(&course).unwrap();
+    fs::remove_dir_all(t.path().join("submitted")).unwrap();
+    let out = collect(&req).unwrap();
+    assert!(
+        !out.warnings.join("\n").contains("backdated"),
+        "{:?}",
+        out.warnings
+    );
+    fs::remove_dir_all(t.path().join("submitted")).unwrap();
+    req.backdate_tolerance = None;
+    fs::remove_file(crate::migrated::MigratedRecord::path(&course)).unwrap();
+    let out = collect(&req).unwrap();
+    assert!(!out.warnings.join("\n").contains("backdated"));
+}
+
+#[test]
+fn a_submission_claiming_now_is_not_flagged() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("ex");
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+        .to_string();
+    write_tree(
+        &root.join(format!("c1/inbound/dora/ps1+{now}+r")),
+        &[("p.ipynb", "d"), ("sub/deep.txt", "x")],
+    );
+    let template = format!("{}/submitted/\0/ps1", t.path().display());
+    let mut req = request(&root, &template);
+    req.backdate_tolerance = Some(300);
+    let out = collect(&req).unwrap();
+    assert_eq!(out.records.len(), 1);
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
 }

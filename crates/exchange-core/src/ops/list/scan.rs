@@ -95,12 +95,15 @@ impl Inbound {
         };
         let mut students = Vec::new();
         for entry in entries {
-            let Ok(name) = entry.name.into_string() else {
-                warnings.push(format!(
-                    "skipped an entry of {}: name is not UTF-8",
-                    path.display()
-                ));
-                continue;
+            let name = match entry.name.into_string() {
+                Ok(name) => name,
+                Err(raw) => {
+                    warnings.push(format!(
+                        "skipped {}: name is not UTF-8 (not a student id)",
+                        path.join(&raw).display()
+                    ));
+                    continue;
+                }
             };
             if is_ours(&name) || !student_matches(filter, &name) {
                 continue;
@@ -184,12 +187,15 @@ fn submissions_in(
     let mut out = Vec::new();
     for entry in entries {
         let kind = entry.kind_in(dir);
-        let Ok(name) = entry.name.into_string() else {
-            warnings.push(format!(
-                "student {student:?}: skipped an entry of {}: name is not UTF-8",
-                path.display()
-            ));
-            continue;
+        let name = match entry.name.into_string() {
+            Ok(name) => name,
+            Err(raw) => {
+                warnings.push(format!(
+                    "student {student:?}: skipped {}: name is not UTF-8",
+                    path.join(&raw).display()
+                ));
+                continue;
+            }
         };
         if is_ours(&name) {
             continue;

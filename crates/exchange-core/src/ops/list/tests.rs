@@ -82,7 +82,7 @@ fn released_and_fetched() {
 #[test]
 fn inbound_groups_sorts_and_warns() {
     let t = exchange();
-    let l = list_inbound(&t.path().join("ex"), None, None, None).unwrap();
+    let l = list_inbound(&t.path().join("ex"), None, None, None, None).unwrap();
     let groups: Vec<_> = l
         .assignments
         .iter()
@@ -100,7 +100,7 @@ fn inbound_groups_sorts_and_warns() {
         "{w}"
     );
     assert!(!w.contains("staging"), "{w}");
-    let only = list_inbound(&t.path().join("ex"), None, Some("ps1"), Some("b*")).unwrap();
+    let only = list_inbound(&t.path().join("ex"), None, Some("ps1"), Some("b*"), None).unwrap();
     assert_eq!(only.assignments.len(), 1);
     assert_eq!(only.assignments[0].student_id, "bob+x");
 }
@@ -168,7 +168,7 @@ fn inbound_legacy_keys_and_refused_feedback_links() {
         ex.join("c1/feedback_public/dave"),
     )
     .unwrap();
-    let l = list_inbound(&ex, None, None, Some("[cd]*")).unwrap();
+    let l = list_inbound(&ex, None, None, Some("[cd]*"), None).unwrap();
     let carol = &l.assignments[0].submissions[0];
     let flags: Vec<_> = carol
         .notebooks
@@ -200,7 +200,7 @@ fn inbound_notebooks_are_top_level_regular_files() {
         ],
     );
     std::os::unix::fs::symlink(t.path().join("elsewhere"), sub.join("link.ipynb")).unwrap();
-    let l = list_inbound(&ex, None, None, Some("erin")).unwrap();
+    let l = list_inbound(&ex, None, None, Some("erin"), None).unwrap();
     let sub_listed = &l.assignments[0].submissions[0];
     let ids: Vec<_> = sub_listed
         .notebooks
@@ -209,4 +209,35 @@ fn inbound_notebooks_are_top_level_regular_files() {
         .collect();
     assert_eq!(ids, ["a", "b"]);
     assert_eq!(sub_listed.notebooks[0].path, display(&sub.join("a.ipynb")));
+}
+
+#[test]
+fn inbound_flags_backdated_submissions() {
+    let t = exchange();
+    let ex = t.path().join("ex");
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+        .to_string();
+    write_tree(
+        &ex.join(format!("c1/inbound/fay/ps1+{now}+r")),
+        &[("p1.ipynb", "{}")],
+    );
+    let l = list_inbound(&ex, None, None, Some("[af]*"), Some(600)).unwrap();
+    assert_eq!(
+        l.assignments.len(),
+        2,
+        "flagged submissions are still listed"
+    );
+    let w = l.warnings.join("\n");
+    // alice's fixtures claim March 2024 but were written just now; fay's claim is honest.
+    assert!(
+        w.contains(&format!(
+            "student \"alice\": {}",
+            ex.join("c1/inbound/alice").display()
+        )) && w.contains(&format!("ps1+{T1}+r1 may be backdated")),
+        "{w}"
+    );
+    assert!(!w.contains("fay"), "{w}");
+    let quiet = list_inbound(&ex, None, None, Some("[af]*"), None).unwrap();
+    assert!(!quiet.warnings.join("\n").contains("backdated"));
 }

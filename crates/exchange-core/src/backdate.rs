@@ -1,0 +1,160 @@
+//! Backdating: a submission claiming an earlier time than the filesystem saw.
+//!
+//! A student writes their inbound directory directly, so the timestamp in a submission's
+//! name (and `timestamp.txt`) is only a claim. What they cannot set is an inode's ctime:
+//! the kernel (or, on NFS, the server) stamps it with its own clock on every change,
+//! including creation, rename, a write to the file and `utime` itself. So a submission
+//! whose entries changed well after the time it claims was written after the fact.
+//!
+//! The rule: flag when `observed - claimed > tolerance`, where `observed` is the newest
+//! ctime among the entries looked at (collect: the submission directory and everything it
+//! copies; `list --inbound`: the directory and its top-level notebooks; the audit: the
+//! directory and everything in it) and `claimed` the timestamp of the name. Its limits:
+//!
+//! * It only flags; nothing is refused. A student editing a file of a submission in place
+//!   after the deadline is flagged by collect and the audit, which see every entry's ctime
+//!   (`list --inbound` sees only the top level, to stay cheap).
+//! * `tolerance` absorbs the time a submit takes and clock skew between the pod that wrote
+//!   the timestamp and the clock that stamps ctimes (the node, or the NFS server).
+//! * Anything that rewrites inode metadata later resets ctime and is flagged too: a copy
+//!   (hence migrated submissions are recorded in [`MigratedRecord`] and exempt), a restore
+//!   from backup, `chown -R`. Such submissions are flagged falsely, never missed.
+//! * A claim *later* than the truth is not backdating and is not flagged (collect orders
+//!   by the claim; a student who post-dates only hurts themselves with `--before-duedate`).
+
+use std::fmt;
+
+use chrono::NaiveDateTime;
+
+use crate::layout::Course;
+use crate::migrated::MigratedRecord;
+
+/// How far a claimed time may precede the observed one: the check and its exemptions.
+#[derive(Debug, Clone, Default)]
+pub struct BackdateCheck {
+    /// Seconds of tolerance; None switches the check off.
+    tolerance: Option<u64>,
+    /// Submissions brought in by `migrate` (exempt: copying reset their ctimes).
+    migrated: MigratedRecord,
+}
+
+/// A submission found backdated: what it claims and how much later it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backdated {
+    /// The claimed time, UTC.
+    pub claimed: NaiveDateTime,
+    /// Seconds between the claim and the newest ctime seen.
+    pub late_by: i64,
+    /// The tolerance that was exceeded, seconds.
+    pub tolerance: u64,
+}
+
+impl fmt::Display for Backdated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "claims {} UTC but the filesystem saw it change {} s later \
+             (backdate_tolerance {} s)",
+            self.claimed.format("%Y-%m-%d %H:%M:%S"),
+            self.late_by,
+            self.tolerance
+        )
+    }
+}
+
+impl BackdateCheck {
+    /// A check with `tolerance` seconds (None = off) and the exemptions of `migrated`.
+    pub fn new(tolerance: Option<u64>, migrated: MigratedRecord) -> Self {
+        BackdateCheck {
+            tolerance,
+            migrated,
+        }
+    }
+
+    /// The check for `course`, reading its migration record; a record that cannot be read
+    /// is a warning (and exempts nothing).
+    pub fn for_course(course: &Course, tolerance: Option<u64>, warnings: &mut Vec<String>) -> Self {
+        if tolerance.is_none() {
+            return Self::default();
+        }
+        let migrated = MigratedRecord::load(course).unwrap_or_else(|e| {
+            warnings.push(format!("migration record not read, exempting nothing: {e}"));
+            MigratedRecord::default()
+        });
+        Self::new(tolerance, migrated)
+    }
+
+    /// Whether the check is on.
+    pub fn enabled(&self) -> bool {
+        self.tolerance.is_some()
+    }
+
+    /// Judge `student`'s submission `name` claiming `claimed`, whose newest ctime is
+    /// `observed` (seconds since the epoch). Some when it is backdated.
+    pub fn judge(
+        &self,
+        student: &str,
+        name: &str,
+        claimed: NaiveDateTime,
+        observed: i64,
+    ) -> Option<Backdated> {
+        let tolerance = self.tolerance?;
+        let late_by = observed.saturating_sub(claimed.and_utc().timestamp());
+        let over = late_by > i64::try_from(tolerance).unwrap_or(i64::MAX);
+        (over && !self.migrated.contains(student, name)).then_some(Backdated {
+            claimed,
+            late_by,
+            tolerance,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        crate::timestamp::parse(s).unwrap()
+    }
+
+    #[test]
+    fn over_tolerance_is_flagged_unless_migrated_or_off() {
+        let claimed = at("2024-03-01 12:00:00 UTC");
+        let epoch = claimed.and_utc().timestamp();
+        let check = BackdateCheck::new(Some(300), MigratedRecord::default());
+        assert_eq!(check.judge("a", "n", claimed, epoch + 300), None);
+        assert_eq!(check.judge("a", "n", claimed, epoch - 10_000), None);
+        let found = check.judge("a", "n", claimed, epoch + 301).unwrap();
+        assert_eq!(found.late_by, 301);
+        assert_eq!(
+            found.to_string(),
+            "claims 2024-03-01 12:00:00 UTC but the filesystem saw it change 301 s later \
+             (backdate_tolerance 300 s)"
+        );
+        let mut record = MigratedRecord::default();
+        record.insert("a", "n");
+        let check = BackdateCheck::new(Some(300), record);
+        assert_eq!(check.judge("a", "n", claimed, epoch + 9999), None);
+        assert!(check.judge("b", "n", claimed, epoch + 9999).is_some());
+        let off = BackdateCheck::default();
+        assert!(!off.enabled());
+        assert_eq!(off.judge("a", "n", claimed, i64::MAX), None);
+        let huge = BackdateCheck::new(Some(u64::MAX), MigratedRecord::default());
+        assert_eq!(huge.judge("a", "n", claimed, i64::MAX), None);
+    }
+
+    #[test]
+    fn unreadable_record_is_a_warning() {
+        let t = tempfile::tempdir().unwrap();
+        let course = Course::new(t.path(), "c1").unwrap();
+        std::fs::create_dir(course.dir()).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", MigratedRecord::path(&course)).unwrap();
+        let mut warnings = Vec::new();
+        let check = BackdateCheck::for_course(&course, Some(5), &mut warnings);
+        assert!(check.enabled());
+        assert!(warnings[0].contains("migration record"), "{warnings:?}");
+        let mut warnings = Vec::new();
+        assert!(!BackdateCheck::for_course(&course, None, &mut warnings).enabled());
+        assert!(warnings.is_empty());
+    }
+}
