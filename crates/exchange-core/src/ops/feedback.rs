@@ -169,6 +169,10 @@ fn release_one(
             path: display(&dir.join(&name)),
         });
     }
+    // A release killed mid-write left its temp file here; readers ignore it, and the next
+    // release into this directory removes it once it is old enough not to be a live one.
+    out.warnings
+        .extend(stage::sweep(&dir, super::release::LEFTOVER_AGE));
     Ok(())
 }
 

@@ -149,3 +149,47 @@ fn many_students_at_once_one_bad_one_skipped() {
     // Only the published files: no temporary file left beside them.
     assert_eq!(fs::read_dir(&s00).unwrap().count(), 1);
 }
+
+#[test]
+fn a_release_removes_old_temp_files_a_killed_one_left() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("ex");
+    let public = root.join("c1/feedback_public/alice");
+    fs::create_dir_all(&public).unwrap();
+    let old = public.join(format!("{}killed", crate::stage::TMP_PREFIX));
+    let live = public.join(format!("{}live", crate::stage::TMP_PREFIX));
+    for path in [&old, &live] {
+        fs::write(path, "half").unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let fb = t.path().join("fb");
+    write_tree(
+        &fb.join("alice/ps1"),
+        &[
+            ("p.html", "A"),
+            ("timestamp.txt", TS),
+            ("submission_secret.txt", "s"),
+        ],
+    );
+    let items = vec![FeedbackItem {
+        student: "alice".into(),
+        feedback_dir: fb.join("alice/ps1"),
+        submitted_dir: None,
+    }];
+    let out = release_feedback(&root, "c1", "ps1", &items).unwrap();
+    assert_eq!(out.released.len(), 1, "{:?}", out.warnings);
+    assert!(
+        !old.exists(),
+        "an hour-old leftover stays after the next release"
+    );
+    assert!(
+        live.exists(),
+        "a young temp file may be another release's: kept"
+    );
+}
