@@ -125,6 +125,9 @@ HOW = """## How this is measured
 - Both exchanges get the same bytes in their own layouts (`bench/course.py`); our exchange is
   switched on by the eight `c.ExchangeFactory.*` lines of
   `nbgrader_k8s_exchange.demo.PLUGIN_CONFIG`, the default by leaving them out.
+- The generated submissions claim fixed times in 2024 while their files were written later, so
+  our collect and `list --inbound` warn about every one of them as possibly backdated
+  (SECURITY.md): the worst case for that check, included in every figure.
 - Times are wall clock on the machine above; with the attribute cache on, a slower run also
   sees more entries expire, so counts move a little between runs. Ratios are taken within
   one run.
