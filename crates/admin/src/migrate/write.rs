@@ -5,7 +5,6 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use exchange_core::copy::{copy_path, CopyOptions};
-use exchange_core::keys::md5_hex;
 use exchange_core::safefs::{self, Kind};
 use exchange_core::stage::{write_file_at, Staged};
 use rustix::fs::{AtFlags, Gid, Uid};
@@ -60,7 +59,7 @@ pub fn copy_file(src: &Path, dir: &Path, name: &str, owner: (u32, u32)) -> Resul
         Ok(None) => {}
         Ok(Some(Kind::File)) => {
             let there = read(&target)?;
-            return if md5_hex(&there) == md5_hex(&bytes) {
+            return if there == bytes {
                 Ok(Outcome::Already)
             } else {
                 Err(format!("a different {} is already there", target.display()))
