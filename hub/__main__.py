@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from hub.course import COURSE, GROUPS, INSTRUCTORS, passwords, prepare_homes
-from tests.pods.podsim import namespaces_available
+from podsim import namespaces_available
 
 REPO = Path(__file__).resolve().parent.parent
 PROXY = REPO / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"

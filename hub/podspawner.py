@@ -5,7 +5,7 @@
 (:func:`nbgrader_k8s_exchange.kubespawner.make_pre_spawn_hook`) fills them here. The server then
 runs as uid 1000 in a new mount and PID namespace holding the OS, the venv, the user's home and
 *only* those mounts of the local exchange directory (the stand-in for the cluster's RWX volume);
-see ``tests/pods/podsim.py``.
+see ``podsim/``.
 """
 
 import asyncio
@@ -15,7 +15,7 @@ from jupyterhub.spawner import Spawner
 from jupyterhub.utils import random_port
 from traitlets import Integer, List, Unicode
 
-from tests.pods.podsim import start_pod
+from podsim import start_pod
 
 # What the hub passes to a single-user server; the rest of the hub's environment stays out.
 _ENV_PREFIXES = ("JUPYTERHUB_", "JPY_")

@@ -16,9 +16,9 @@ import kubernetes_validate
 import pytest
 
 from nbgrader_k8s_exchange.demo import write_source_notebook
+from podsim import namespaces_available, run_in_pod
 
 from ..kube import pod_manifest
-from ..pods.podsim import namespaces_available, run_in_pod
 from .z2jh import groups_of, hub_config, merge, role_configs, values
 
 EXCHANGE = "nbgrader-exchange"

@@ -16,7 +16,8 @@ import textwrap
 import pytest
 import yaml
 
-from ..pods.podsim import namespaces_available, run_in_pod
+from podsim import namespaces_available, run_in_pod
+
 from .z2jh import values
 
 _WHY_NOT = namespaces_available()

@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from ..pods.podsim import namespaces_available, run_in_pod
+from podsim import namespaces_available, run_in_pod
+
 from .z2jh import DEPLOY, load_one
 
 JOB = DEPLOY / "k8s" / "provision-job.yaml"

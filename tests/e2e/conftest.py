@@ -9,7 +9,8 @@ import shutil
 
 import pytest
 
-from ..pods.podsim import namespaces_available
+from podsim import namespaces_available
+
 from .hubproc import PROXY, REPO, LocalHub
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

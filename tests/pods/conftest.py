@@ -1,4 +1,4 @@
-"""Fixtures for tests that run users' commands in simulated pods (see podsim.py)."""
+"""Fixtures for tests that run users' commands in simulated pods (see podsim/)."""
 
 import os
 import sys
@@ -8,9 +8,9 @@ import pytest
 
 from nbgrader_k8s_exchange.demo import PLUGIN_CONFIG, write_source_notebook
 from nbgrader_k8s_exchange.kubespawner import make_pre_spawn_hook
+from podsim import namespaces_available, run_in_pod
 
 from ..kube import pod_manifest
-from .podsim import namespaces_available, run_in_pod
 
 _WHY_NOT = namespaces_available()
 if _WHY_NOT and os.environ.get("CI"):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .podsim import namespaces_available, run_in_pod
+from podsim import namespaces_available, run_in_pod
 
 
 def _manifest(pod_ctx=None, container_ctx=None):

@@ -7,8 +7,14 @@ machine they live under ``/root``, which uid 1000 cannot traverse), a home direc
 read-only when ``readOnly``. Nothing else of the volume is visible. The command runs as the
 manifest's ``runAsUser``/``runAsGroup`` (default 1000:100, jovyan), via ``chroot --userspec``.
 
-Kubelet's subPath behaviour is reproduced where it matters for us: a missing subPath is created
-by root (root-owned, 0755), and a subPath that passes through a symlink is refused.
+Before the command starts, kubelet's work on the volumes is done as kubelet does it
+(:mod:`podsim.kubelet`): the pod's fsGroup applied to each volume whose storage manages
+ownership, each subPath resolved (never through a symlink) and created when missing, with the
+volume root's mode, by root or whom the export squashes root to (:mod:`podsim.storage`). The
+container's groups are its ``runAsGroup`` plus the pod's ``fsGroup`` and
+``supplementalGroups``, as kubelet gives them. ``volumes`` maps a claimName to a
+:class:`podsim.storage.Volume` (or a bare directory: storage that does no ownership management
+and no squashing).
 
 :func:`run_in_pod` runs one command to completion. :func:`start_pod` starts a long-running one
 (the local hub's single-user servers) in its own PID namespace as well, so that stopping the
@@ -23,7 +29,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .kubelet import PodError, apply_fs_group, subpath_source
+from .storage import Volume, VolumeLike, as_volume
 
 # The OS a container image would bring; each bound read-only when present on this machine.
 _OS_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt")
@@ -54,45 +63,81 @@ def _mounts_of(manifest: Mapping) -> List[dict]:
     return list(container.get("volumeMounts") or [])
 
 
-def _claims_of(manifest: Mapping) -> Dict[str, str]:
+def _claims_of(manifest: Mapping) -> Dict[str, dict]:
+    """Pod volume name -> its persistentVolumeClaim source."""
     claims = {}
     for volume in manifest["spec"].get("volumes") or []:
         pvc = volume.get("persistentVolumeClaim")
         if pvc:
-            claims[volume["name"]] = pvc["claimName"]
+            claims[volume["name"]] = pvc
     return claims
 
 
-def _ids_of(manifest: Mapping) -> (int, int):
-    ctx = dict(manifest["spec"].get("securityContext") or {})
+def _pod_context(manifest: Mapping) -> dict:
+    return dict(manifest["spec"].get("securityContext") or {})
+
+
+def _ids_of(manifest: Mapping) -> Tuple[int, int, Tuple[int, ...]]:
+    """The container's uid, gid and supplementary groups, as kubelet would run it."""
+    pod_ctx = _pod_context(manifest)
+    ctx = dict(pod_ctx)
     ctx.update(manifest["spec"]["containers"][0].get("securityContext") or {})
     # Unset means the image's user: jovyan, 1000:100. 0 (root) is a real value, not unset.
     uid, gid = ctx.get("runAsUser"), ctx.get("runAsGroup")
-    return int(1000 if uid is None else uid), int(100 if gid is None else gid)
+    uid, gid = int(1000 if uid is None else uid), int(100 if gid is None else gid)
+    # kubelet adds the pod's fsGroup and supplementalGroups to every container's groups.
+    groups = [gid]
+    if pod_ctx.get("fsGroup") is not None:
+        groups.append(int(pod_ctx["fsGroup"]))
+    groups += [int(g) for g in pod_ctx.get("supplementalGroups") or []]
+    return uid, gid, tuple(dict.fromkeys(groups))
 
 
-def _kubelet_subpath(volume_dir: Path, sub_path: str) -> Path:
-    """Resolve a subPath as kubelet does: never through a symlink; create it if missing."""
-    current = volume_dir
-    for part in [p for p in sub_path.split("/") if p]:
-        if part in (".", ".."):
-            raise PodError(f"subPath {sub_path!r} must not contain '.' or '..'")
-        current = current / part
-        if current.is_symlink():
-            raise PodError(f"subPath {sub_path!r} passes through a symlink: {current}")
-        if not current.exists():
-            current.mkdir(mode=0o755)  # kubelet creates missing subPaths as root
-            os.chown(current, 0, 0)
-    return current
+def set_up_volumes(
+    manifest: Mapping, volumes: Mapping[str, VolumeLike]
+) -> List[Tuple[dict, Path, Volume]]:
+    """kubelet's work before the container starts: each volume's fsGroup step, then each
+    volumeMount's subPath. Returns (mount, source directory, volume) per exchange mount."""
+    pod_ctx = _pod_context(manifest)
+    claims = _claims_of(manifest)
+    backed = {
+        name: as_volume(volumes[pvc["claimName"]])
+        for name, pvc in claims.items()
+        if pvc["claimName"] in volumes
+    }
+    for name, volume in backed.items():
+        apply_fs_group(
+            volume,
+            pod_ctx.get("fsGroup"),
+            pod_ctx.get("fsGroupChangePolicy"),
+            bool(claims[name].get("readOnly")),
+        )
+    container = manifest["spec"]["containers"][0].get("name", "notebook")
+    out = []
+    for mount in _mounts_of(manifest):
+        volume = backed.get(mount["name"])
+        if volume is None:
+            raise PodError(f"volumeMount {mount['name']!r} has no backing volume here")
+        source = subpath_source(volume, mount.get("subPath") or "", mount["name"], container)
+        out.append((mount, source, volume))
+    return out
 
 
-class PodError(RuntimeError):
-    """The pod could not be set up (as kubelet would report CreateContainerConfigError)."""
+def container_identity(
+    manifest: Mapping, mounted: Sequence[Tuple[dict, Path, Volume]]
+) -> Tuple[int, int, Tuple[int, ...]]:
+    """Who the container's processes are: the manifest's ids, as a squashing export maps them
+    (for the whole container: see podsim.storage on this limit)."""
+    uid, gid, groups = _ids_of(manifest)
+    for _mount, _source, volume in mounted:
+        if volume.storage.squashes:
+            return volume.storage.container_identity(uid, gid, groups)
+    return uid, gid, groups
 
 
 def pod_script(
-    manifest: Mapping,
-    volume_dirs: Mapping[str, Path],
+    mounted: Sequence[Tuple[dict, Path, Volume]],
+    identity: Tuple[int, int, Tuple[int, ...]],
     argv: Sequence[str],
     home: Path,
     env: Mapping[str, str],
@@ -105,8 +150,7 @@ def pod_script(
     With ``supervise`` the script stays as the pod's PID 1 (root, so the kernel keeps its
     parent-death signal) and forwards SIGTERM/SIGINT to the command; else it execs the command.
     """
-    uid, gid = _ids_of(manifest)
-    claims = _claims_of(manifest)
+    uid, gid, groups = identity
     root = stage / "root"
     q = shlex.quote
     lines = [
@@ -141,17 +185,13 @@ def pod_script(
     for path in python_paths():
         bind(path, path, True)
     bind(str(home), "/home/jovyan", False)
-    for mount in _mounts_of(manifest):
-        claim = claims.get(mount["name"])
-        if claim is None or claim not in volume_dirs:
-            raise PodError(f"volumeMount {mount['name']!r} has no backing volume here")
-        source = _kubelet_subpath(Path(volume_dirs[claim]), mount.get("subPath") or "")
+    for mount, source, _volume in mounted:
         bind(str(source), mount["mountPath"], bool(mount.get("readOnly")))
 
     env_args = " ".join(q(f"{k}={v}") for k, v in env.items())
     command = " ".join(q(a) for a in argv)
     run = (
-        f"chroot --userspec={uid}:{gid} --groups={gid} {q(str(root))} "
+        f"chroot --userspec={uid}:{gid} --groups={','.join(map(str, groups))} {q(str(root))} "
         f"/usr/bin/env -i {env_args} /bin/sh -c {q('cd /home/jovyan && exec ' + command)}"
     )
     if not supervise:
@@ -165,6 +205,16 @@ def pod_script(
             'exit "$status"',
         ]
     return "\n".join(lines) + "\n"
+
+
+def _prepare(manifest: Mapping, volumes: Mapping[str, VolumeLike], home: Path):
+    """kubelet's volume work, then who the container is; the home (the user's own volume in
+    a real pod) is given to that user."""
+    mounted = set_up_volumes(manifest, volumes)
+    identity = container_identity(manifest, mounted)
+    home.mkdir(parents=True, exist_ok=True)
+    os.chown(home, identity[0], identity[1])
+    return mounted, identity
 
 
 def pod_env(manifest: Mapping, extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
@@ -186,7 +236,7 @@ def pod_env(manifest: Mapping, extra: Optional[Mapping[str, str]] = None) -> Dic
 
 def run_in_pod(
     manifest: Mapping,
-    volume_dirs: Mapping[str, Path],
+    volumes: Mapping[str, VolumeLike],
     argv: Sequence[str],
     *,
     home: Path,
@@ -194,12 +244,10 @@ def run_in_pod(
     timeout: float = 300,
 ) -> subprocess.CompletedProcess:
     """Run ``argv`` in the pod ``manifest`` describes; stdout and stderr together."""
-    uid, gid = _ids_of(manifest)
-    home.mkdir(parents=True, exist_ok=True)
-    os.chown(home, uid, gid)
+    mounted, identity = _prepare(manifest, volumes, home)
     with tempfile.TemporaryDirectory(prefix="pod-") as stage:
         (Path(stage) / "root").mkdir()
-        script = pod_script(manifest, volume_dirs, argv, home, pod_env(manifest, env), Path(stage))
+        script = pod_script(mounted, identity, argv, home, pod_env(manifest, env), Path(stage))
         return subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
             stdout=subprocess.PIPE,
@@ -266,7 +314,7 @@ def _signal(pid: int, sig: int) -> None:
 
 def start_pod(
     manifest: Mapping,
-    volume_dirs: Mapping[str, Path],
+    volumes: Mapping[str, VolumeLike],
     argv: Sequence[str],
     *,
     home: Path,
@@ -280,13 +328,11 @@ def start_pod(
     :meth:`Pod.stop`. If the thread that called this dies first (say the hub is killed), the
     kernel kills the pod. ``log`` is a file for the command's stdout and stderr.
     """
-    uid, gid = _ids_of(manifest)
-    home.mkdir(parents=True, exist_ok=True)
-    os.chown(home, uid, gid)
+    mounted, identity = _prepare(manifest, volumes, home)
     stage = tempfile.TemporaryDirectory(prefix="pod-")
     (Path(stage.name) / "root").mkdir()
     script = pod_script(
-        manifest, volume_dirs, argv, home, pod_env(manifest, env), Path(stage.name), supervise=True
+        mounted, identity, argv, home, pod_env(manifest, env), Path(stage.name), supervise=True
     )
     proc = subprocess.Popen(
         ["setpriv", "--pdeathsig", "KILL"]

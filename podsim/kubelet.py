@@ -1,0 +1,151 @@
+"""What kubelet does to a pod's volumes before its containers start.
+
+Modelled on kubelet's own code (kubernetes ``pkg/volume/volume_linux.go``,
+``pkg/volume/csi/csi_mounter.go``, ``pkg/kubelet/kubelet_pods.go`` and
+``pkg/volume/util/subpath/subpath_linux.go``), in the order kubelet runs it:
+
+1. **Ownership** (:func:`apply_fs_group`), once per pod start for every volume of the pod,
+   on the *whole* volume, whatever subPaths the containers mount: when the pod has
+   ``securityContext.fsGroup``, the volume is not read-only and its storage manages ownership
+   (:meth:`podsim.storage.Storage.manages_ownership`). With ``fsGroupChangePolicy:
+   OnRootMismatch`` the walk is skipped when the volume root already has gid == fsGroup, group
+   rwx and the setgid bit; otherwise (``Always``, the default) every entry, the root last, gets
+   its group set to fsGroup (symlinks too, never followed), then, symlinks excepted, its mode
+   ORed with ``0660`` and, for directories, ``0110`` and setgid. A failed chown or chmod is
+   logged and skipped, as kubelet does; a directory it cannot read fails the mount.
+2. **SubPaths** (:func:`subpath_source`), per volumeMount: never through a symlink; a missing
+   one is created, component by component, with the volume root's mode (setgid included,
+   umask bypassed) by kubelet, that is by root, or by whom the export squashes root to; if
+   that fails the container is not created (``CreateContainerConfigError``).
+
+Both run as kubelet would be seen by the storage (:func:`podsim.storage.kubelet_identity`).
+"""
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+from .storage import Volume, acting_as, kubelet_identity
+
+# kubelet's masks (volume_linux.go): group and owner read-write; x on directories.
+RW_MASK = 0o660
+RO_MASK = 0o440
+EXEC_MASK = 0o110
+
+
+class PodError(RuntimeError):
+    """The pod could not be set up (kubelet would report the reason and not start it)."""
+
+
+@dataclass
+class OwnershipChange:
+    """What one pod start's fsGroup step did to a volume."""
+
+    volume: Path
+    fs_group: int
+    skipped: bool = False
+    changed: int = 0
+    errors: List[str] = field(default_factory=list)
+
+
+def root_needs_change(root: Path, fs_group: int, read_only: bool = False) -> bool:
+    """kubelet's OnRootMismatch test: False only when the root already looks walked."""
+    try:
+        st = os.stat(root)
+    except OSError:
+        return True
+    if st.st_gid != fs_group or not stat.S_ISDIR(st.st_mode):
+        return True
+    wanted = (RO_MASK if read_only else RW_MASK) | EXEC_MASK
+    return (st.st_mode & wanted) != wanted or not st.st_mode & stat.S_ISGID
+
+
+def apply_fs_group(
+    volume: Volume,
+    fs_group: Optional[int],
+    policy: Optional[str],
+    read_only: bool,
+) -> Optional[OwnershipChange]:
+    """Apply a pod's fsGroup to ``volume`` as kubelet would at pod start; None if it does not."""
+    if fs_group is None or read_only:  # the CSI mounter skips read-only volumes
+        return None
+    if not volume.storage.manages_ownership(volume.access_modes):
+        return None
+    change = OwnershipChange(volume.path, int(fs_group))
+    with acting_as(*kubelet_identity(volume.storage)):
+        if policy == "OnRootMismatch" and not root_needs_change(volume.path, change.fs_group):
+            change.skipped = True
+            return change
+        _walk(volume.path, os.lstat(volume.path), change)
+    return change
+
+
+def _walk(path: Path, st: os.stat_result, change: OwnershipChange) -> None:
+    """Children first, then ``path`` itself; links are never followed."""
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            names = os.listdir(path)
+        except OSError as e:
+            raise PodError(
+                f"MountVolume.SetUp failed: applying fsGroup {change.fs_group} to "
+                f"{change.volume}: cannot read {path}: {e.strerror}"
+            ) from e
+        for name in names:
+            child = path / name
+            _walk(child, os.lstat(child), change)
+    _change_one(path, st, change)
+
+
+def _change_one(path: Path, st: os.stat_result, change: OwnershipChange) -> None:
+    before = (st.st_gid, stat.S_IMODE(st.st_mode))
+    try:
+        os.lchown(path, st.st_uid, change.fs_group)
+    except OSError as e:
+        change.errors.append(f"chown {path}: {e.strerror}")
+    if stat.S_ISLNK(st.st_mode):
+        return
+    mask = RW_MASK
+    if stat.S_ISDIR(st.st_mode):
+        mask |= stat.S_ISGID | EXEC_MASK
+    try:
+        os.chmod(path, stat.S_IMODE(st.st_mode) | mask)
+    except OSError as e:
+        change.errors.append(f"chmod {path}: {e.strerror}")
+    after = os.lstat(path)
+    if (after.st_gid, stat.S_IMODE(after.st_mode)) != before:
+        change.changed += 1
+
+
+def subpath_source(volume: Volume, sub_path: str, mount_name: str, container: str) -> Path:
+    """The directory a volumeMount binds: ``sub_path`` of ``volume``, created if missing."""
+    parts = [p for p in (sub_path or "").split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise PodError(f"subPath {sub_path!r} must not contain '.' or '..'")
+    with acting_as(*kubelet_identity(volume.storage)):
+        current = volume.path
+        missing: List[str] = []
+        for i, part in enumerate(parts):
+            current = current / part
+            if current.is_symlink():
+                raise PodError(f"subPath {sub_path!r} passes through a symlink: {current}")
+            if not current.exists():
+                missing = parts[i:]
+                current = current.parent
+                break
+        if not missing:
+            return current
+        perm = stat.S_IMODE(os.stat(volume.path).st_mode)
+        try:
+            for part in missing:
+                current = current / part
+                os.mkdir(current, perm)
+                os.chmod(current, perm)  # mkdir honoured the umask; kubelet sets the mode again
+        except OSError as e:
+            raise PodError(
+                f"CreateContainerConfigError: failed to create subPath directory for "
+                f"volumeMount {mount_name!r} of container {container!r} "
+                f"({current}: {e.strerror})"
+            ) from e
+        return current
