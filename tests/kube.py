@@ -1,7 +1,9 @@
 """Real KubeSpawner pod manifests without a cluster.
 
 KubeSpawner loads a kube config when constructed but never calls the API server to build a
-manifest, so a config naming an unreachable server is enough. kubernetes_asyncio reads
+manifest, so a config naming an unreachable server is enough. :func:`pod_manifest` goes through
+a spawn in JupyterHub's and KubeSpawner's order: ``pre_spawn_hook``, then (in ``start``)
+``load_user_options`` (``profileList`` overrides), ``get_pod_manifest``, ``modify_pod_hook``. kubernetes_asyncio reads
 ``KUBECONFIG`` when imported, so it is set before the imports below.
 """
 
@@ -28,10 +30,9 @@ with tempfile.NamedTemporaryFile("w", prefix="kubeconfig-", delete=False) as _f:
     _f.write(KUBECONFIG)
 os.environ["KUBECONFIG"] = _f.name
 
+from jupyterhub.utils import maybe_future  # noqa: E402
 from kubernetes_asyncio.client import ApiClient  # noqa: E402
 from kubespawner import KubeSpawner  # noqa: E402
-
-from nbgrader_k8s_exchange.kubespawner import make_pre_spawn_hook  # noqa: E402
 
 
 class FakeUser:
@@ -44,14 +45,26 @@ class FakeUser:
         self.groups = [SimpleNamespace(name=g) for g in groups]
 
 
-def pod_manifest(user, groups, hook=None, **spawner_kwargs):
-    """The pod (as a plain dict) KubeSpawner creates for ``user`` after our hook ran."""
+def pod_manifest(user, groups, hook=None, user_options=None, **spawner_kwargs):
+    """The pod (as a plain dict) KubeSpawner creates for ``user`` in ``groups``.
+
+    ``hook`` replaces the spawner's ``pre_spawn_hook``; ``user_options`` are what the user chose
+    on the spawn form (e.g. ``{"profile": "gpu"}``); the rest are KubeSpawner's arguments
+    (``config=`` a hub config).
+    """
 
     async def build():
         # KubeSpawner creates its API client on the running loop, so construct it in one.
         spawner = KubeSpawner(_mock=True, user=FakeUser(user, groups), **spawner_kwargs)
-        await (hook or make_pre_spawn_hook())(spawner)
+        if hook is not None:
+            spawner.pre_spawn_hook = hook
+        spawner.user_options = dict(user_options or {})
+        await maybe_future(spawner.run_pre_spawn_hook())
+        await spawner.load_user_options()
         pod = await spawner.get_pod_manifest()
-        return ApiClient().sanitize_for_serialization(pod)
+        if spawner.modify_pod_hook:
+            pod = await maybe_future(spawner.modify_pod_hook(spawner, pod))
+        async with ApiClient() as api:
+            return api.sanitize_for_serialization(pod)
 
     return asyncio.run(build())

@@ -1,4 +1,4 @@
-"""The KubeSpawner hook: literal mount dicts, and real KubeSpawner pod manifests."""
+"""The KubeSpawner hooks: literal mount dicts, and real KubeSpawner pod manifests."""
 
 import os
 import stat
@@ -6,11 +6,14 @@ from types import SimpleNamespace
 
 import kubernetes_validate
 import pytest
+from traitlets.config import Config
 
 from nbgrader_k8s_exchange.kubespawner import (
     add_mounts,
+    configure,
     courses_from_groups,
     exchange_mounts,
+    make_modify_pod_hook,
     make_pre_spawn_hook,
 )
 
@@ -108,8 +111,14 @@ def _exchange_mounts_of(manifest):
 @pytest.mark.parametrize(
     "user", ["alice", "zoë.o'brien+test@uni.edu", "we{ir}d", "user-{username}", "Ünïcödé"]
 )
-def test_manifest_mounts_raw_username_and_validates(user):
-    manifest = pod_manifest(user, ["nbgrader-course101"])
+@pytest.mark.parametrize("hook", ["pre_spawn_hook", "modify_pod_hook"])
+def test_manifest_mounts_raw_username_and_validates(user, hook):
+    if hook == "pre_spawn_hook":
+        manifest = pod_manifest(user, ["nbgrader-course101"], hook=make_pre_spawn_hook())
+    else:
+        manifest = pod_manifest(
+            user, ["nbgrader-course101"], modify_pod_hook=make_modify_pod_hook()
+        )
     mounts = _exchange_mounts_of(manifest)
     expected = _student_mounts("course101", user)
     assert [(m["mountPath"], m["subPath"], m.get("readOnly")) for m in mounts] == [
@@ -123,6 +132,7 @@ def test_manifest_keeps_admin_mounts_in_dict_form():
     manifest = pod_manifest(
         "alice",
         ["nbgrader-course101"],
+        hook=make_pre_spawn_hook(),
         volumes={"a-home": {"name": "home", "emptyDir": {}}},
         volume_mounts={"a-home": {"name": "home", "mountPath": "/home/jovyan"}},
     )
@@ -132,8 +142,13 @@ def test_manifest_keeps_admin_mounts_in_dict_form():
 
 
 def test_user_without_course_groups_gets_nothing():
-    manifest = pod_manifest("visitor", ["some-other-group"])
+    manifest = pod_manifest("visitor", ["some-other-group"], hook=make_pre_spawn_hook())
     assert _exchange_mounts_of(manifest) == []
+    c = Config()
+    configure(c, {"instructorImage": "teach:1", "studentImage": "learn:1"})
+    manifest = pod_manifest("visitor", ["some-other-group"], config=c, image="default:1")
+    assert _exchange_mounts_of(manifest) == []
+    assert manifest["spec"]["containers"][0]["image"] == "default:1"
 
 
 def test_hook_provisions_course_tree_with_owner_and_modes(tmp_path):
@@ -158,3 +173,183 @@ def test_hook_provisions_course_tree_with_owner_and_modes(tmp_path):
         assert stat.S_ISDIR(st.st_mode), rel
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1000, 100, 0o755), rel
     assert not (root / "course202" / "inbound" / "alice").exists()
+
+
+# -- dict-form traits (issue 12, item 4) ----------------------------------------------------
+
+
+def test_two_add_mounts_calls_on_dict_traits_keep_both_through_kubespawner():
+    """The values used to call add_mounts twice (exchange, then the config map): in dict form
+    the second call must add to the first, not overwrite its entries."""
+    volumes, mounts = exchange_mounts("alice", ["course101"], [])
+    config_volume = {"name": "nbgrader-config", "configMap": {"name": "nbgrader-config"}}
+    config_mount = {"name": "nbgrader-config", "mountPath": "/etc/jupyter/nbgrader_config.py"}
+
+    async def hook(spawner):
+        add_mounts(spawner, volumes, mounts)
+        add_mounts(spawner, [config_volume], [config_mount])
+
+    manifest = pod_manifest(
+        "alice",
+        [],
+        hook=hook,
+        volumes={"home": {"name": "home", "emptyDir": {}}},
+        volume_mounts={"home": {"name": "home", "mountPath": "/home/jovyan"}},
+    )
+    paths = {m["mountPath"] for m in manifest["spec"]["containers"][0]["volumeMounts"]}
+    assert paths == {
+        "/home/jovyan",
+        "/etc/jupyter/nbgrader_config.py",
+        *(m["mountPath"] for m in mounts),
+    }
+    names = {v["name"] for v in manifest["spec"]["volumes"]}
+    assert names == {"home", "nbgrader-exchange", "nbgrader-config"}
+    kubernetes_validate.validate(manifest, "1.30", strict=True)
+
+
+# -- configure() and the modify_pod_hook (issue 12, items 5, 8, 9) --------------------------
+
+SETTINGS = {
+    "courses": {"course101": {"instructors": ["prof"], "students": ["alice"]}},
+    "instructorImage": {"name": "registry.example.org/teach", "tag": "2"},
+    "studentImage": "registry.example.org/learn:2",
+}
+PROFILES = [
+    {"display_name": "Default", "slug": "default", "default": True},
+    {
+        "display_name": "Big data",
+        "slug": "big",
+        "kubespawner_override": {
+            "image": "registry.example.org/bigdata:1",
+            "volumes": [{"name": "scratch", "emptyDir": {}}],
+            "volume_mounts": [{"name": "scratch", "mountPath": "/scratch"}],
+            "environment": {"SCRATCH": "/scratch"},
+        },
+    },
+]
+
+
+def _container(manifest):
+    [container] = manifest["spec"]["containers"]
+    return container
+
+
+def _env_of(manifest):
+    return {e["name"]: e.get("value") for e in _container(manifest).get("env") or []}
+
+
+def _config(settings=SETTINGS, profiles=PROFILES):
+    c = Config()
+    c.KubeSpawner.profile_list = profiles
+    c.KubeSpawner.image = "registry.example.org/default:1"
+    configure(c, settings)
+    return c
+
+
+@pytest.mark.parametrize(
+    ("user", "groups", "image", "paths"),
+    [
+        (
+            "prof",
+            ["formgrade-course101"],
+            "registry.example.org/teach:2",
+            ["/mnt/exchange/course101"],
+        ),
+        (
+            "alice",
+            ["nbgrader-course101"],
+            "registry.example.org/learn:2",
+            [
+                "/mnt/exchange/course101/outbound",
+                "/mnt/exchange/course101/inbound/alice",
+                "/mnt/exchange/course101/feedback_public/alice",
+            ],
+        ),
+    ],
+)
+def test_a_profile_overriding_image_and_volumes_keeps_the_exchange(user, groups, image, paths):
+    manifest = pod_manifest(user, groups, config=_config(), user_options={"profile": "big"})
+    container = _container(manifest)
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    # The profile's own volume is there, and so is everything the exchange needs.
+    assert "/scratch" in mounts and _env_of(manifest)["SCRATCH"] == "/scratch"
+    assert set(paths) <= set(mounts)
+    role = "instructor" if user == "prof" else "student"
+    assert mounts["/etc/jupyter/nbgrader_config.py"]["subPath"] == f"{role}_nbgrader_config.py"
+    assert container["image"] == image
+    names = {v["name"] for v in manifest["spec"]["volumes"]}
+    assert names == {"scratch", "nbgrader-exchange", "nbgrader-config"}
+    kubernetes_validate.validate(manifest, "1.30", strict=True)
+
+
+def test_the_default_profile_gets_the_same_pod():
+    big = pod_manifest("prof", ["formgrade-course101"], config=_config(), user_options={})
+    assert _container(big)["image"] == "registry.example.org/teach:2"
+    assert _env_of(big)["NBGRADER_COURSE_ID"] == "course101"
+
+
+def test_hooks_the_admin_set_are_kept_and_run(tmp_path):
+    ran = []
+
+    def admin_pre_spawn(spawner):
+        ran.append("pre_spawn")
+
+    async def admin_modify(spawner, pod):
+        ran.append("modify")
+        pod.metadata.labels["site/extra"] = "yes"
+        return pod
+
+    c = Config()
+    c.KubeSpawner.pre_spawn_hook = admin_pre_spawn
+    c.KubeSpawner.modify_pod_hook = admin_modify
+    configure(c, {**SETTINGS, "hubExchangePath": str(tmp_path)})
+    assert c.KubeSpawner.pre_spawn_hook is admin_pre_spawn
+    manifest = pod_manifest("alice", ["nbgrader-course101"], config=c)
+    assert ran == ["pre_spawn", "modify"]
+    assert manifest["metadata"]["labels"]["site/extra"] == "yes"
+    assert "/mnt/exchange/course101/inbound/alice" in {
+        m["mountPath"] for m in _container(manifest)["volumeMounts"]
+    }
+    assert (tmp_path / "course101" / "inbound" / "alice").is_dir()
+
+
+def test_course_id_with_braces_reaches_the_pod_verbatim():
+    """Course ids may hold braces; KubeSpawner str.formats env and mounts it is given."""
+    course = "stats{2026}"
+    c = Config()
+    configure(c, {"courses": {course: {"instructors": ["prof"], "students": ["a{b}"]}}})
+    prof = pod_manifest("prof", [f"formgrade-{course}"], config=c)
+    assert _env_of(prof)["NBGRADER_COURSE_ID"] == course
+    assert f"/mnt/exchange/{course}" in {m["mountPath"] for m in _container(prof)["volumeMounts"]}
+    student = pod_manifest("a{b}", [f"nbgrader-{course}"], config=c)
+    assert {m["subPath"] for m in _exchange_mounts_of(student)} == {
+        f"{course}/outbound",
+        f"{course}/inbound/a{{b}}",
+        f"{course}/feedback_public/a{{b}}",
+    }
+
+
+def test_pods_with_an_fs_group_get_on_root_mismatch():
+    c = Config()
+    c.KubeSpawner.fs_gid = 100
+    configure(c, SETTINGS)
+    manifest = pod_manifest("alice", ["nbgrader-course101"], config=c)
+    ctx = manifest["spec"]["securityContext"]
+    assert (ctx["fsGroup"], ctx["fsGroupChangePolicy"]) == (100, "OnRootMismatch")
+    # An admin's explicit policy is theirs to keep.
+    c.KubeSpawner.pod_security_context = {"fsGroupChangePolicy": "Always"}
+    manifest = pod_manifest("alice", ["nbgrader-course101"], config=c)
+    assert manifest["spec"]["securityContext"]["fsGroupChangePolicy"] == "Always"
+
+
+def test_configure_groups_and_refuses_unknown_settings():
+    c = Config()
+    c.JupyterHub.load_groups = {"staff": {"users": ["root"]}}
+    configure(c, {**SETTINGS, "courses": {**SETTINGS["courses"], "dropped": None}})
+    assert c.JupyterHub.load_groups == {
+        "staff": {"users": ["root"]},
+        "nbgrader-course101": {"users": ["alice"]},
+        "formgrade-course101": {"users": ["prof"]},
+    }
+    with pytest.raises(ValueError, match="instructorimage"):
+        configure(Config(), {"instructorimage": "x:1"})

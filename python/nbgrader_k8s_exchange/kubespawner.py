@@ -1,30 +1,55 @@
 """KubeSpawner integration: mount into each pod only what its user may see.
 
-Two entry points:
+Entry points, from the most to the least complete:
 
+* :func:`configure` sets up a hub from plain settings (the ``custom.nbgrader`` mapping of the
+  Zero to JupyterHub values): the course groups, and a ``modify_pod_hook`` that gives each pod
+  its exchange mounts, its role's image, nbgrader config and ``NBGRADER_COURSE_ID``. The values
+  file only calls it, so a newer wheel fixes a deployment without editing YAML.
+* :func:`make_modify_pod_hook` returns that hook alone. It works on the pod KubeSpawner is about
+  to create, after ``profileList`` overrides were applied, so a profile that overrides ``image``
+  or ``volumes`` cannot drop the exchange. An admin's own hook is kept (see :func:`configure`).
 * :func:`exchange_mounts` returns ``(volumes, volume_mounts)`` for one user, as plain dicts in
-  KubeSpawner's format. The rules (DESIGN.md's table) live in the Rust core, so this and
+  KubeSpawner's trait format. The rules (DESIGN.md's table) live in the Rust core, so this and
   ``nbgrader-k8s mounts`` always agree.
-* :func:`make_pre_spawn_hook` returns an async hook for ``c.KubeSpawner.pre_spawn_hook`` that
-  reads the user's JupyterHub groups (``nbgrader-{course}`` = student,
-  ``formgrade-{course}`` = instructor), adds the mounts, and, given ``exchange_path`` (where
-  the hub has the exchange volume mounted), creates the course tree with the right owner and
-  modes before the pod starts. Kubelet would otherwise create missing subPaths owned by root,
-  which uid 1000 cannot write. Without ``exchange_path``, run ``nbgrader-k8s init`` and
-  ``nbgrader-k8s provision`` (e.g. as a Kubernetes Job) before students spawn.
+* :func:`make_pre_spawn_hook` (older): the mounts as a ``pre_spawn_hook``. JupyterHub runs that
+  hook before KubeSpawner applies ``profileList`` overrides, so prefer the modify_pod_hook.
 
-Example ``jupyterhub_config.py``::
+Given ``exchange_path`` (where the hub has the exchange volume mounted), the hooks create the
+course tree with the right owner and modes before the pod starts: kubelet would otherwise
+create missing subPaths owned by root, which uid 1000 cannot write. Without it, run
+``nbgrader-k8s init`` and ``nbgrader-k8s provision`` (e.g. as a Kubernetes Job) first.
 
-    from nbgrader_k8s_exchange.kubespawner import make_pre_spawn_hook
-    c.KubeSpawner.pre_spawn_hook = make_pre_spawn_hook(exchange_path="/srv/exchange")
+Example ``jupyterhub_config.py`` (Zero to JupyterHub: ``hub.extraConfig``)::
+
+    from nbgrader_k8s_exchange.kubespawner import configure
+    configure(c, {"hubExchangePath": "/srv/exchange", "courses": {...}})
 """
 
 import asyncio
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from . import _core
 
-__all__ = ["exchange_mounts", "make_pre_spawn_hook", "courses_from_groups", "add_mounts"]
+__all__ = [
+    "configure",
+    "make_modify_pod_hook",
+    "exchange_mounts",
+    "make_pre_spawn_hook",
+    "courses_from_groups",
+    "groups_from_courses",
+    "add_mounts",
+    "chain_modify_pod_hooks",
+    "SETTINGS",
+]
+
+#: Name of the pod volume holding the role's nbgrader_config.py (a ConfigMap).
+CONFIG_VOLUME = "nbgrader-config"
+#: Where that file is mounted: /etc/jupyter is on the config path of nbgrader and Jupyter.
+CONFIG_MOUNT_PATH = "/etc/jupyter/nbgrader_config.py"
+#: kubelet skips its recursive chgrp of a volume whose root already matches the pod's fsGroup
+#: (gid, group rwx, setgid) only under this policy; "Always" rewrites the exchange at each start.
+FS_GROUP_CHANGE_POLICY = "OnRootMismatch"
 
 
 def exchange_mounts(
@@ -39,8 +64,9 @@ def exchange_mounts(
     Students of a course get ``outbound`` read-only, their own ``inbound/{user}`` read-write
     and their own ``feedback_public/{user}`` read-only; instructors get the whole course
     read-write (and only the courses they teach). Strings are escaped for KubeSpawner's
-    ``str.format`` (``{`` and ``}`` doubled). Raises ``ValueError`` for a username or course
-    that could escape its directory as a subPath.
+    ``str.format`` (``{`` and ``}`` doubled), ready for its ``volumes``/``volume_mounts``
+    traits. Raises ``ValueError`` for a username or course that could escape its directory as a
+    subPath.
     """
     try:
         return _core.exchange_mounts(
@@ -71,14 +97,38 @@ def courses_from_groups(
     return sorted(students), sorted(instructors)
 
 
+def groups_from_courses(
+    courses: Optional[Mapping[str, Any]],
+    student_group_prefix: str = "nbgrader-",
+    instructor_group_prefix: str = "formgrade-",
+) -> Dict[str, Dict[str, List[str]]]:
+    """``c.JupyterHub.load_groups`` for ``{course: {instructors: [...], students: [...]}}``.
+
+    A course whose value is empty (``course101: null`` in a Helm overrides file) is dropped.
+    """
+    groups: Dict[str, Dict[str, List[str]]] = {}
+    for course, people in (courses or {}).items():
+        if not people:
+            continue
+        groups[f"{student_group_prefix}{course}"] = {"users": list(people.get("students") or [])}
+        groups[f"{instructor_group_prefix}{course}"] = {
+            "users": list(people.get("instructors") or [])
+        }
+    return groups
+
+
 def _add_unique(existing: Any, items: Sequence[Dict[str, Any]], key: str, label: str) -> Any:
-    """Add ``items`` to KubeSpawner's list-or-dict trait value without duplicates."""
+    """Add ``items`` to KubeSpawner's list-or-dict trait value without duplicates.
+
+    In dict form each item gets a key of its own, derived from what makes it unique (a volume's
+    name, a mount's path), so a later call adds to an earlier one instead of replacing it.
+    """
     if isinstance(existing, dict):
         present = {v.get(key) for v in existing.values() if isinstance(v, dict)}
         merged = dict(existing)
-        for i, item in enumerate(items):
+        for item in items:
             if item[key] not in present:
-                merged[f"{label}-{i}"] = item
+                merged[f"{label}:{item[key]}"] = item
                 present.add(item[key])
         return merged
     merged = list(existing or [])
@@ -96,9 +146,9 @@ def add_mounts(spawner: Any, volumes: Sequence[dict], mounts: Sequence[dict]) ->
     KubeSpawner accepts either a list or a dict (keyed, sorted by key) for both; both forms are
     kept. A volume with the same name, or a mount with the same mountPath, is never added twice.
     """
-    spawner.volumes = _add_unique(spawner.volumes, volumes, "name", "nbgrader-exchange")
+    spawner.volumes = _add_unique(spawner.volumes, volumes, "name", "nbgrader-volume")
     spawner.volume_mounts = _add_unique(
-        spawner.volume_mounts, mounts, "mountPath", "nbgrader-exchange"
+        spawner.volume_mounts, mounts, "mountPath", "nbgrader-mount"
     )
 
 
@@ -120,7 +170,9 @@ def make_pre_spawn_hook(
 
     ``exchange_path`` is where the hub itself has the exchange volume mounted; when given,
     the hook creates (or repairs) each course tree the user needs, owned by ``uid``:``gid``
-    with directories 0755, before the pod starts.
+    with directories 0755, before the pod starts. A ``profileList`` ``kubespawner_override`` of
+    ``volumes``/``volume_mounts`` replaces what this hook added: use
+    :func:`make_modify_pod_hook` where profiles are offered.
     """
 
     async def pre_spawn_hook(spawner: Any) -> None:
@@ -157,3 +209,237 @@ def _provision(
     for course in students:
         if course not in instructors:
             _core.provision_course(root, course, [user], uid=uid, gid=gid)
+
+
+# -- the pod KubeSpawner is about to create -----------------------------------------------
+
+
+def _unescape(value: Any) -> Any:
+    """Undo :func:`exchange_mounts`' brace doubling: a pod manifest is past ``str.format``."""
+    if isinstance(value, str):
+        return value.replace("{{", "{").replace("}}", "}")
+    if isinstance(value, dict):
+        return {k: _unescape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unescape(v) for v in value]
+    return value
+
+
+def _image_ref(image: Any) -> Optional[str]:
+    """``name:tag`` from a string or a ``{name, tag}`` mapping (the chart's image shape)."""
+    if not image:
+        return None
+    if isinstance(image, str):
+        return image
+    name, tag = image.get("name"), image.get("tag")
+    if not name:
+        raise ValueError(f"an image setting needs a name: {dict(image)!r}")
+    return f"{name}:{tag}" if tag else name
+
+
+def _field(obj: Any, attr: str, key: str) -> Any:
+    """A field of a Kubernetes object that may be a client model or a camelCase dict."""
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, attr, None)
+
+
+def _notebook_container(pod: Any) -> Any:
+    containers = pod.spec.containers
+    for container in containers:
+        if container.name == "notebook":
+            return container
+    return containers[0]
+
+
+def _set_pod_fields(
+    pod: Any,
+    volumes: Sequence[dict],
+    mounts: Sequence[dict],
+    image: Optional[str],
+    env: Mapping[str, str],
+    gid: int,
+    log: Any,
+) -> None:
+    from kubernetes_asyncio.client.models import V1EnvVar, V1Volume, V1VolumeMount
+    from kubespawner.utils import get_k8s_model
+
+    spec = pod.spec
+    ours = {v["name"] for v in volumes}
+    kept = [v for v in spec.volumes or [] if _field(v, "name", "name") not in ours]
+    if len(kept) != len(spec.volumes or []):
+        log.warning("nbgrader: replacing pod volume(s) named %s with the exchange's", sorted(ours))
+    spec.volumes = kept + [get_k8s_model(V1Volume, v) for v in volumes]
+
+    container = _notebook_container(pod)
+    paths = {m["mountPath"] for m in mounts}
+    container.volume_mounts = [
+        m
+        for m in container.volume_mounts or []
+        if _field(m, "mount_path", "mountPath") not in paths
+    ] + [get_k8s_model(V1VolumeMount, m) for m in mounts]
+    if image:
+        container.image = image
+    if env:
+        container.env = [e for e in container.env or [] if _field(e, "name", "name") not in env] + [
+            V1EnvVar(name=k, value=v) for k, v in env.items()
+        ]
+
+    # kubelet applies fsGroup to the whole exchange volume; see docs/storage.md.
+    ctx = spec.security_context
+    fs_group = None if ctx is None else _field(ctx, "fs_group", "fsGroup")
+    if fs_group is not None:
+        if int(fs_group) != gid:
+            log.warning(
+                "nbgrader: pod fsGroup %s is not the exchange's gid %s: a CSI driver with "
+                "ownership management rewrites the whole exchange at each start (docs/storage.md)",
+                fs_group,
+                gid,
+            )
+        if isinstance(ctx, dict):
+            ctx.setdefault("fsGroupChangePolicy", FS_GROUP_CHANGE_POLICY)
+        elif ctx.fs_group_change_policy is None:
+            ctx.fs_group_change_policy = FS_GROUP_CHANGE_POLICY
+
+
+def make_modify_pod_hook(
+    *,
+    claim_name: str = "nbgrader-exchange",
+    mount_root: str = "/mnt/exchange",
+    student_group_prefix: str = "nbgrader-",
+    instructor_group_prefix: str = "formgrade-",
+    exchange_path: Optional[str] = None,
+    uid: int = 1000,
+    gid: int = 100,
+    student_image: Any = None,
+    instructor_image: Any = None,
+    config_map: Optional[str] = None,
+) -> Callable[[Any, Any], Any]:
+    """An async ``modify_pod_hook(spawner, pod)`` giving the pod its user's exchange.
+
+    It sees the pod KubeSpawner built, after ``profileList`` overrides, and adds:
+
+    * the exchange volume and the user's mounts (DESIGN.md's table), replacing any volume of
+      the same name or mount at the same path;
+    * for a user in a course: ``config_map``'s ``{role}_nbgrader_config.py`` at
+      ``/etc/jupyter/nbgrader_config.py`` (read-only), and the role's image (``instructor_image``
+      or ``student_image``: ``"name:tag"`` or ``{name, tag}``; unset keeps the pod's);
+    * for an instructor: ``NBGRADER_COURSE_ID``, the first course they teach (formgrader serves
+      one course per server);
+    * ``fsGroupChangePolicy: OnRootMismatch`` when the pod has an fsGroup and no policy.
+
+    Given ``exchange_path``, it first creates the course trees the pod mounts (owner
+    ``uid``:``gid``, directories 0755). A user in no course group gets nothing.
+    """
+
+    async def modify_pod_hook(spawner: Any, pod: Any) -> Any:
+        username = spawner.user.name
+        students, instructors = courses_from_groups(
+            _user_groups(spawner), student_group_prefix, instructor_group_prefix
+        )
+        if not students and not instructors:
+            return pod
+        volumes, mounts = exchange_mounts(
+            username, students, instructors, claim_name=claim_name, mount_root=mount_root
+        )
+        volumes, mounts = _unescape(volumes), _unescape(mounts)
+        role = "instructor" if instructors else "student"
+        if config_map:
+            volumes.append({"name": CONFIG_VOLUME, "configMap": {"name": config_map}})
+            mounts.append(
+                {
+                    "name": CONFIG_VOLUME,
+                    "mountPath": CONFIG_MOUNT_PATH,
+                    "subPath": f"{role}_nbgrader_config.py",
+                    "readOnly": True,
+                }
+            )
+        image = _image_ref(instructor_image if instructors else student_image)
+        env = {"NBGRADER_COURSE_ID": instructors[0]} if instructors else {}
+        if exchange_path is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(
+                None, _provision, exchange_path, username, students, instructors, uid, gid
+            )
+        _set_pod_fields(pod, volumes, mounts, image, env, gid, spawner.log)
+        spawner.log.info(
+            "nbgrader exchange for %s: student of %s, instructor of %s",
+            username,
+            students or "-",
+            instructors or "-",
+        )
+        return pod
+
+    return modify_pod_hook
+
+
+def chain_modify_pod_hooks(*hooks: Optional[Callable[[Any, Any], Any]]) -> Callable:
+    """One ``modify_pod_hook`` running ``hooks`` in order (None skipped), sync or async."""
+    present = [h for h in hooks if h is not None]
+
+    async def chained(spawner: Any, pod: Any) -> Any:
+        for hook in present:
+            result = hook(spawner, pod)
+            if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                result = await result
+            pod = result
+        return pod
+
+    return chained
+
+
+#: custom.nbgrader keys :func:`configure` reads, with their defaults.
+SETTINGS = {
+    "courses": None,
+    "studentGroupPrefix": "nbgrader-",
+    "instructorGroupPrefix": "formgrade-",
+    "claimName": "nbgrader-exchange",
+    "mountRoot": "/mnt/exchange",
+    "hubExchangePath": None,
+    "uid": 1000,
+    "gid": 100,
+    "configMap": "nbgrader-config",
+    "instructorImage": None,
+    "studentImage": None,
+}
+
+
+def configure(c: Any, settings: Optional[Mapping[str, Any]] = None, spawner: str = "KubeSpawner"):
+    """Set up the hub config ``c`` for the exchange, from ``settings`` (see :data:`SETTINGS`).
+
+    * ``courses`` (``{course: {instructors: [...], students: [...]}}``) become the groups
+      ``formgrade-{course}`` and ``nbgrader-{course}``, added to any ``load_groups`` already
+      set. Leave it empty when your authenticator manages groups.
+    * ``c.{spawner}.modify_pod_hook`` becomes :func:`make_modify_pod_hook` with these settings,
+      run after a hook already configured there (which is kept). ``pre_spawn_hook`` is not
+      touched.
+
+    Unknown keys are refused, so a typo in the values file is an error at hub start rather than
+    a setting silently ignored. ``spawner`` names the config section of the spawner class (the
+    local hub's ``PodSpawner`` takes the same hook).
+    """
+    given = dict(settings or {})
+    unknown = sorted(set(given) - set(SETTINGS))
+    if unknown:
+        raise ValueError(
+            f"unknown nbgrader setting(s) {unknown}; known: {', '.join(sorted(SETTINGS))}"
+        )
+    s = {k: (given[k] if given.get(k) is not None else v) for k, v in SETTINGS.items()}
+    groups = groups_from_courses(s["courses"], s["studentGroupPrefix"], s["instructorGroupPrefix"])
+    if groups:
+        existing = c.JupyterHub.get("load_groups") or {}
+        c.JupyterHub.load_groups = {**existing, **groups}
+    hook = make_modify_pod_hook(
+        claim_name=s["claimName"],
+        mount_root=s["mountRoot"],
+        student_group_prefix=s["studentGroupPrefix"],
+        instructor_group_prefix=s["instructorGroupPrefix"],
+        exchange_path=s["hubExchangePath"] or None,
+        uid=int(s["uid"]),
+        gid=int(s["gid"]),
+        student_image=s["studentImage"],
+        instructor_image=s["instructorImage"],
+        config_map=s["configMap"] or None,
+    )
+    section = c[spawner]
+    section.modify_pod_hook = chain_modify_pod_hooks(section.get("modify_pod_hook"), hook)
