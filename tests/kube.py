@@ -3,8 +3,8 @@
 KubeSpawner loads a kube config when constructed but never calls the API server to build a
 manifest, so a config naming an unreachable server is enough. :func:`pod_manifest` goes through
 a spawn in JupyterHub's and KubeSpawner's order: ``pre_spawn_hook``, then (in ``start``)
-``load_user_options`` (``profileList`` overrides), ``get_pod_manifest``, ``modify_pod_hook``. kubernetes_asyncio reads
-``KUBECONFIG`` when imported, so it is set before the imports below.
+``load_user_options`` (``profileList`` overrides), ``get_pod_manifest``, ``modify_pod_hook``.
+kubernetes_asyncio reads ``KUBECONFIG`` when imported, so it is set before the imports below.
 """
 
 import asyncio
