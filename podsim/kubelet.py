@@ -21,11 +21,12 @@ Modelled on kubelet's own code (kubernetes ``pkg/volume/volume_linux.go``,
 Both run as kubelet would be seen by the storage (:func:`podsim.storage.kubelet_identity`).
 """
 
+import contextlib
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from .storage import Volume, acting_as, kubelet_identity
 
@@ -62,6 +63,22 @@ def root_needs_change(root: Path, fs_group: int, read_only: bool = False) -> boo
     return (st.st_mode & wanted) != wanted or not st.st_mode & stat.S_ISGID
 
 
+@contextlib.contextmanager
+def kubelet_view(volume: Volume) -> Iterator[Path]:
+    """The volume's root as kubelet sees it on its storage, for this thread.
+
+    kubelet reaches the mount point through node directories as real root; only inside the
+    volume does the storage see a (possibly squashed) identity. So the root is opened as root
+    and used through ``/proc/self/fd`` while acting as kubelet's identity on the storage.
+    """
+    fd = os.open(volume.path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with acting_as(*kubelet_identity(volume.storage)):
+            yield Path(f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
+
+
 def apply_fs_group(
     volume: Volume,
     fs_group: Optional[int],
@@ -74,34 +91,36 @@ def apply_fs_group(
     if not volume.storage.manages_ownership(volume.access_modes):
         return None
     change = OwnershipChange(volume.path, int(fs_group))
-    with acting_as(*kubelet_identity(volume.storage)):
-        if policy == "OnRootMismatch" and not root_needs_change(volume.path, change.fs_group):
+    with kubelet_view(volume) as base:
+        if policy == "OnRootMismatch" and not root_needs_change(base, change.fs_group):
             change.skipped = True
             return change
-        _walk(volume.path, os.lstat(volume.path), change)
+        _walk(base, base, os.stat(base), change)
     return change
 
 
-def _walk(path: Path, st: os.stat_result, change: OwnershipChange) -> None:
+def _walk(base: Path, path: Path, st: os.stat_result, change: OwnershipChange) -> None:
     """Children first, then ``path`` itself; links are never followed."""
     if stat.S_ISDIR(st.st_mode):
         try:
             names = os.listdir(path)
         except OSError as e:
+            shown = change.volume / path.relative_to(base)
             raise PodError(
                 f"MountVolume.SetUp failed: applying fsGroup {change.fs_group} to "
-                f"{change.volume}: cannot read {path}: {e.strerror}"
+                f"{change.volume}: cannot read {shown}: {e.strerror}"
             ) from e
         for name in names:
             child = path / name
-            _walk(child, os.lstat(child), change)
-    _change_one(path, st, change)
+            _walk(base, child, os.lstat(child), change)
+    _change_one(path, st, change, follow=path == base)
 
 
-def _change_one(path: Path, st: os.stat_result, change: OwnershipChange) -> None:
+def _change_one(path: Path, st: os.stat_result, change: OwnershipChange, follow: bool) -> None:
+    """One entry; ``follow`` only for the root, reached through its /proc/self/fd link."""
     before = (st.st_gid, stat.S_IMODE(st.st_mode))
     try:
-        os.lchown(path, st.st_uid, change.fs_group)
+        os.chown(path, st.st_uid, change.fs_group, follow_symlinks=follow)
     except OSError as e:
         change.errors.append(f"chown {path}: {e.strerror}")
     if stat.S_ISLNK(st.st_mode):
@@ -113,7 +132,7 @@ def _change_one(path: Path, st: os.stat_result, change: OwnershipChange) -> None
         os.chmod(path, stat.S_IMODE(st.st_mode) | mask)
     except OSError as e:
         change.errors.append(f"chmod {path}: {e.strerror}")
-    after = os.lstat(path)
+    after = os.stat(path, follow_symlinks=follow)
     if (after.st_gid, stat.S_IMODE(after.st_mode)) != before:
         change.changed += 1
 
@@ -123,20 +142,21 @@ def subpath_source(volume: Volume, sub_path: str, mount_name: str, container: st
     parts = [p for p in (sub_path or "").split("/") if p]
     if any(p in (".", "..") for p in parts):
         raise PodError(f"subPath {sub_path!r} must not contain '.' or '..'")
-    with acting_as(*kubelet_identity(volume.storage)):
-        current = volume.path
+    with kubelet_view(volume) as base:
+        current = base
         missing: List[str] = []
         for i, part in enumerate(parts):
             current = current / part
             if current.is_symlink():
-                raise PodError(f"subPath {sub_path!r} passes through a symlink: {current}")
+                shown = volume.path / current.relative_to(base)
+                raise PodError(f"subPath {sub_path!r} passes through a symlink: {shown}")
             if not current.exists():
                 missing = parts[i:]
                 current = current.parent
                 break
         if not missing:
-            return current
-        perm = stat.S_IMODE(os.stat(volume.path).st_mode)
+            return volume.path / current.relative_to(base)
+        perm = stat.S_IMODE(os.stat(base).st_mode)
         try:
             for part in missing:
                 current = current / part
@@ -146,6 +166,6 @@ def subpath_source(volume: Volume, sub_path: str, mount_name: str, container: st
             raise PodError(
                 f"CreateContainerConfigError: failed to create subPath directory for "
                 f"volumeMount {mount_name!r} of container {container!r} "
-                f"({current}: {e.strerror})"
+                f"({volume.path / current.relative_to(base)}: {e.strerror})"
             ) from e
-        return current
+        return volume.path / current.relative_to(base)
