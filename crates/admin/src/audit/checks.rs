@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::NaiveDateTime;
 
@@ -12,6 +13,7 @@ use exchange_core::names::parse_submission;
 use exchange_core::safefs::{self, Kind};
 use exchange_core::stage::{STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
 
+use super::fs_group::{kubelet_owner, only_kubelet_bits};
 use super::{Finding, Severity};
 use crate::scan::{self, Seen};
 
@@ -30,6 +32,10 @@ pub struct Auditor {
     pub staging_age: i64,
     /// The time of the audit (epoch seconds).
     pub now: i64,
+    /// The pods' fsGroup, when kubelet applies it to the exchange (`--fs-group`).
+    pub fs_group: Option<u32>,
+    /// Entries whose only differences are kubelet's fsGroup bits (counted, not findings).
+    pub kubelet_bits: AtomicUsize,
 }
 
 /// Where an entry lives decides how bad a problem is.
@@ -107,6 +113,9 @@ impl Auditor {
                 dir,
                 format!("a {} where a directory must be", seen.kind.describe()),
             ));
+            return;
+        }
+        if self.kubelets(&seen, 0o755) {
             return;
         }
         if (seen.uid, seen.gid) != (self.uid, self.gid) {
@@ -387,7 +396,10 @@ impl Auditor {
                 format!("mode {:o} is world-writable", seen.mode),
             ));
         }
-        if (seen.uid, seen.gid) != (self.uid, self.gid) && seen.kind == Kind::Dir {
+        if (seen.uid, seen.gid) != (self.uid, self.gid)
+            && seen.kind == Kind::Dir
+            && !self.kubelets_group(seen)
+        {
             out.push(finding(
                 Severity::Medium,
                 "wrong_owner",
@@ -399,6 +411,32 @@ impl Auditor {
                 ),
             ));
         }
+    }
+
+    /// Whether `seen` is as provisioned (the expected owner, `mode`) but for kubelet's
+    /// fsGroup bits under `--fs-group`; counted when it is.
+    fn kubelets(&self, seen: &Seen, mode: u32) -> bool {
+        let Some(fs_group) = self.fs_group else {
+            return false;
+        };
+        let yes = only_kubelet_bits(seen, self.uid, self.gid, mode, fs_group);
+        if yes {
+            self.kubelet_bits.fetch_add(1, Ordering::Relaxed);
+        }
+        yes
+    }
+
+    /// Whether a directory whose mode is not checked has only kubelet's chgrp under
+    /// `--fs-group`; counted when it has.
+    fn kubelets_group(&self, seen: &Seen) -> bool {
+        let Some(fs_group) = self.fs_group else {
+            return false;
+        };
+        let yes = kubelet_owner(seen, self.uid, self.gid, fs_group);
+        if yes {
+            self.kubelet_bits.fetch_add(1, Ordering::Relaxed);
+        }
+        yes
     }
 
     fn link(&self, seen: &Seen, student: Option<&str>) -> Finding {

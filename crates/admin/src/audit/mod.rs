@@ -1,6 +1,7 @@
 //! `nbgrader-k8s audit COURSE`: everything that breaks isolation or will break a run.
 
 mod checks;
+mod fs_group;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,12 +69,18 @@ pub struct Finding {
         more than --backdate-tolerance; submissions recorded by `migrate` are exempt), roster \
         students without their dirs. Medium: wrong modes, other owners, leftover staging older \
         than --staging-age, unreadable or inconsistent timestamps, dirs of students not on the \
-        roster. Low: stray entries, staging that may still be in progress. The whole course is \
-        scanned without following links; a progress bar shows on a terminal.",
+        roster. Low: stray entries, staging that may still be in progress. With --fs-group GID \
+        (pods with that fsGroup on storage where kubelet applies it, e.g. csi-driver-nfs with \
+        fsGroupPolicy File), a file or directory that is as provisioned except for what \
+        kubelet adds (group GID, owner and group read-write, group search and setgid on \
+        directories) is counted on an info line, not reported; world-writable entries, other \
+        owners, links and special files still are. The whole course is scanned without \
+        following links; a progress bar shows on a terminal.",
     after_help = "Examples:\n  \
         nbgrader-k8s audit course101\n  \
         nbgrader-k8s audit course101 --students roster.txt --json\n  \
-        nbgrader-k8s audit course101 --from-gradebook gradebook.db --backdate-tolerance 600\n\n\
+        nbgrader-k8s audit course101 --from-gradebook gradebook.db --backdate-tolerance 600\n  \
+        nbgrader-k8s audit course101 --fs-group 100\n\n\
         Exit status: 0 no high-severity finding, 3 high-severity findings, 1 error."
 )]
 pub struct Args {
@@ -87,6 +94,10 @@ pub struct Args {
     /// Seconds a claimed timestamp may precede the newest ctime in a submission's tree.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub backdate_tolerance: u64,
+    /// The fsGroup of the pods that mount the exchange, on storage where kubelet applies it:
+    /// kubelet's group and mode bits for GID are then counted as info, not findings.
+    #[arg(long, env = "NBGRADER_K8S_FS_GROUP", value_name = "GID")]
+    pub fs_group: Option<u32>,
     /// Staging older than this is a leftover of an interrupted run (younger may be running).
     #[arg(long, default_value = "1h", value_parser = crate::duration::parse)]
     pub staging_age: Duration,
@@ -107,6 +118,8 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         backdate: BackdateCheck::new(Some(args.backdate_tolerance), migrated),
         staging_age: args.staging_age.as_secs() as i64,
         now: now(),
+        fs_group: args.fs_group,
+        kubelet_bits: AtomicUsize::new(0),
     };
     let mut findings = auditor.course_tree();
     let students = auditor.student_names(&mut findings);
@@ -184,6 +197,10 @@ fn report(
         return print_json(&json!({
             "course": args.course,
             "students": students,
+            "fs_group": args.fs_group.map(|gid| json!({
+                "gid": gid,
+                "entries": auditor.kubelet_bits.load(Ordering::Relaxed),
+            })),
             "findings": list,
             "summary": {
                 "high": count(findings, Severity::High),
@@ -212,5 +229,12 @@ fn report(
         count(findings, Severity::Medium),
         count(findings, Severity::Low)
     );
+    if let Some(gid) = args.fs_group {
+        println!(
+            "info: {} entries differ from the provisioned owner and modes only by kubelet's \
+             fsGroup {gid} (group {gid}, group read-write, setgid on directories): not findings",
+            auditor.kubelet_bits.load(Ordering::Relaxed)
+        );
+    }
     Ok(())
 }

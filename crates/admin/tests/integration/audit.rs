@@ -282,3 +282,98 @@ fn errors() {
     let f = findings(&audit(&ex, &["--json"]).code(3), &ex);
     assert!(has(&f, "high", "missing_dir", "outbound"), "{f:#?}");
 }
+
+/// What kubelet's fsGroup step does to a volume (kubernetes `pkg/volume/volume_linux.go`):
+/// every entry gets group `gid` (links too, never followed) and, links excepted, its mode ORed
+/// with 0660, directories also with 0110 and setgid.
+fn kubelet_fs_group(path: &std::path::Path, gid: u32) {
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            kubelet_fs_group(&entry.unwrap().path(), gid);
+        }
+    }
+    std::os::unix::fs::lchown(path, None, Some(gid)).unwrap();
+    if meta.file_type().is_symlink() {
+        return;
+    }
+    let add = if meta.is_dir() { 0o2770 } else { 0o660 };
+    chmod(path, mode(path) | add);
+}
+
+/// The fsGroup the walk uses: another group when we may chown to one, else our own (then
+/// only the modes change, as with the pods' fsGroup equal to the exchange's gid).
+fn fs_group() -> u32 {
+    if is_root() {
+        4242
+    } else {
+        me().1.parse().unwrap()
+    }
+}
+
+#[test]
+fn kubelets_fs_group_bits_are_info_under_fs_group_and_findings_without() {
+    let ex = clean_course();
+    let gid = fs_group();
+    kubelet_fs_group(&ex.path("c1"), gid);
+
+    // Without --fs-group the walk looks like wrong owners and modes (the nightly audit failed).
+    let out = audit(&ex, &["--json"]);
+    let f = findings(&out, &ex);
+    assert!(has(&f, "medium", "wrong_mode", "outbound"), "{f:#?}");
+    if is_root() {
+        assert_eq!(out.code, 3);
+        assert!(has(&f, "high", "wrong_owner", "inbound/alice"), "{f:#?}");
+    }
+
+    // With it, they are counted, not reported.
+    let gid_arg = gid.to_string();
+    let out = audit(&ex, &["--json", "--fs-group", &gid_arg]).ok();
+    assert_eq!(findings(&out, &ex), vec![]);
+    let v = out.json();
+    assert_eq!(v["fs_group"]["gid"], gid);
+    assert!(v["fs_group"]["entries"].as_u64().unwrap() >= 8, "{v:#}");
+    let text = audit(&ex, &["--fs-group", &gid_arg]).ok();
+    assert!(
+        text.stdout.contains("0 high, 0 medium, 0 low\ninfo: "),
+        "{}",
+        text.stdout
+    );
+    // The same through the environment, as a CronJob would set it.
+    let (uid, my_gid) = me();
+    let env = std::process::Command::new(env!("CARGO_BIN_EXE_nbgrader-k8s"))
+        .args(["--root", ex.root().to_str().unwrap(), "audit", "c1"])
+        .args(["--uid", &uid, "--gid", &my_gid, "--json"])
+        .env("NBGRADER_K8S_FS_GROUP", &gid_arg)
+        .output()
+        .unwrap();
+    assert!(env.status.success(), "{env:?}");
+    let v: serde_json::Value = serde_json::from_slice(&env.stdout).unwrap();
+    assert_eq!(v["findings"], serde_json::json!([]), "{v:#}");
+    assert_eq!(v["fs_group"]["gid"], gid);
+}
+
+#[test]
+fn under_fs_group_real_problems_are_still_findings() {
+    let ex = clean_course();
+    let gid = fs_group();
+    kubelet_fs_group(&ex.path("c1"), gid);
+    chmod(&ex.path("c1/outbound/ps1"), 0o2777); // kubelet never adds world write
+    chmod(&ex.path("c1/inbound/bob"), 0o2700); // kubelet only adds bits
+    symlink("/etc", ex.path("c1/inbound/alice/etc")).unwrap();
+    if is_root() {
+        std::os::unix::fs::lchown(ex.path("c1/feedback_public/bob"), Some(4343), None).unwrap();
+    }
+    let gid_arg = gid.to_string();
+    let out = audit(&ex, &["--json", "--fs-group", &gid_arg]).code(3);
+    let f = findings(&out, &ex);
+    assert!(has(&f, "high", "world_writable", "outbound/ps1"), "{f:#?}");
+    assert!(has(&f, "medium", "wrong_mode", "inbound/bob"), "{f:#?}");
+    assert!(has(&f, "high", "symlink", "inbound/alice/etc"), "{f:#?}");
+    if is_root() {
+        assert!(
+            has(&f, "high", "wrong_owner", "feedback_public/bob"),
+            "{f:#?}"
+        );
+    }
+}
