@@ -30,7 +30,7 @@ develop: setup ## build the Rust extension into the venv (release mode)
 demo: develop ## a full course round trip on a local exchange, printed step by step
 	$(PY) -m nbgrader_k8s_exchange.demo $(DEMO_DIR)
 
-test: develop hub-setup test-rust test-python ## every test: Rust units, then pytest driving real nbgrader and a browser
+test: develop hub-setup test-rust test-python test-wheel ## every test: Rust units, pytest driving real nbgrader and a browser, the wheel on an old Debian
 
 test-rust: ## Rust unit and integration tests
 	cargo test --workspace --quiet
@@ -38,11 +38,13 @@ test-rust: ## Rust unit and integration tests
 test-python: ## pytest (real nbgrader CLI, server extension, browser), $(PYTEST_WORKERS) workers
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
-lint: setup ## cargo fmt --check, clippy -D warnings, ruff
+lint: setup wheel-tools ## cargo fmt --check, clippy -D warnings, ruff, actionlint + shellcheck
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests hub
 	$(VENV)/bin/ruff format --check python tests hub
+	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
+	$(VENV)/bin/shellcheck tests/wheel/*.sh
 
 fmt: setup ## format Rust and Python in place
 	cargo fmt --all
@@ -105,3 +107,30 @@ fuzz: ## fuzz the submission-name and timestamp parsers, FUZZ_SECONDS each (inst
 	  $(FUZZ_CARGO) fuzz run --fuzz-dir fuzz $$target fuzz/corpus/$$target fuzz/seeds/$$target \
 	    -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+.PHONY: wheel wheel-tools test-wheel
+
+# The older Debian the wheel must run on (bullseye: glibc 2.31, Python 3.9). Its chroot is built
+# once into WHEEL_CHROOT_CACHE; the mirror is found by tests/wheel/chroot.sh (DEBIAN_MIRROR wins).
+WHEEL_SUITE ?= bullseye
+WHEEL_CHROOT_CACHE ?= .cache/wheel-chroot
+# zig's cross build beside, not over, the `make develop` build.
+WHEEL_TARGET_DIR ?= target/wheel
+WHEEL_TOOLS := $(VENV)/.wheel-tools
+
+wheel-tools: $(WHEEL_TOOLS)
+
+$(WHEEL_TOOLS): requirements-wheel.txt | $(STAMP)
+	$(PY) -m pip install -q -r requirements-wheel.txt
+	touch $@
+
+wheel: setup wheel-tools ## dist/: abi3 manylinux2014 (glibc >= 2.17) x86_64 wheel via maturin + zig, and the sdist; auditwheel-checked
+	rm -f dist/nbgrader_k8s_exchange-*
+	PATH=$(abspath $(VENV))/bin:$$PATH CARGO_TARGET_DIR=$(WHEEL_TARGET_DIR) \
+	  $(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu -o dist
+	$(VENV)/bin/maturin sdist -o dist
+	$(PY) tests/wheel/check_wheel.py dist/nbgrader_k8s_exchange-*.whl dist/nbgrader_k8s_exchange-*.tar.gz
+
+test-wheel: wheel ## pip install --no-deps the wheel in a Debian bullseye chroot (WHEEL_SUITE; glibc 2.31, Python 3.9) and run it there (root)
+	@command -v debootstrap >/dev/null || $(MAKE) --no-print-directory apt-install APT_PACKAGES=debootstrap
+	WHEEL_CHROOT_CACHE=$(WHEEL_CHROOT_CACHE) tests/wheel/chroot.sh $(WHEEL_SUITE) dist/nbgrader_k8s_exchange-*-abi3-*x86_64.whl
