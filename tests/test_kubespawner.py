@@ -353,3 +353,34 @@ def test_configure_groups_and_refuses_unknown_settings():
     }
     with pytest.raises(ValueError, match="instructorimage"):
         configure(Config(), {"instructorimage": "x:1"})
+
+
+def test_a_profile_cannot_mount_the_exchange_claim_whole():
+    """Isolation rests on the hook's subPath mounts: a profile (or extra_pod_config) mounting
+    the claim itself would show a student everyone's directories."""
+    sneaky = {
+        "display_name": "Sneaky",
+        "slug": "sneaky",
+        "kubespawner_override": {
+            "volumes": [
+                {"name": "all", "persistentVolumeClaim": {"claimName": "nbgrader-exchange"}},
+                {"name": "scratch", "emptyDir": {}},
+            ],
+            "volume_mounts": [
+                {"name": "all", "mountPath": "/everything"},
+                {"name": "scratch", "mountPath": "/scratch"},
+            ],
+        },
+    }
+    c = _config(profiles=[PROFILES[0], sneaky])
+    for user, groups in (("alice", ["nbgrader-course101"]), ("visitor", [])):
+        manifest = pod_manifest(user, groups, config=c, user_options={"profile": "sneaky"})
+        mounts = {m["mountPath"]: m for m in _container(manifest)["volumeMounts"]}
+        assert "/everything" not in mounts and "/scratch" in mounts
+        whole = [
+            m for m in mounts.values() if m["name"] == "nbgrader-exchange" and not m.get("subPath")
+        ]
+        assert whole == []
+        claims = [v for v in manifest["spec"]["volumes"] if "persistentVolumeClaim" in v]
+        assert [v["name"] for v in claims] == (["nbgrader-exchange"] if groups else [])
+        kubernetes_validate.validate(manifest, "1.30", strict=True)

@@ -252,6 +252,37 @@ def _notebook_container(pod: Any) -> Any:
     return containers[0]
 
 
+def _claim_of(volume: Any) -> Optional[str]:
+    pvc = _field(volume, "persistent_volume_claim", "persistentVolumeClaim")
+    return None if pvc is None else _field(pvc, "claim_name", "claimName")
+
+
+def _drop_exchange_volumes(pod: Any, claim_name: str, names: Iterable[str], log: Any) -> None:
+    """Remove every volume of the exchange claim (or named like ours) and all mounts of them.
+
+    Isolation rests on the exchange being mounted only as the hook mounts it: a profile's
+    ``kubespawner_override`` or an admin's ``extra_pod_config`` that mounts the claim whole
+    would give a student every other student's directory.
+    """
+    spec = pod.spec
+    names = set(names)
+    dropped = {
+        _field(v, "name", "name")
+        for v in spec.volumes or []
+        if _claim_of(v) == claim_name or _field(v, "name", "name") in names
+    }
+    if not dropped:
+        return
+    spec.volumes = [v for v in spec.volumes or [] if _field(v, "name", "name") not in dropped]
+    for container in list(spec.containers or []) + list(spec.init_containers or []):
+        container.volume_mounts = [
+            m for m in container.volume_mounts or [] if _field(m, "name", "name") not in dropped
+        ]
+    foreign = sorted(dropped - names)
+    if foreign:
+        log.warning("nbgrader: removed pod volume(s) %s mounting the exchange claim", foreign)
+
+
 def _set_pod_fields(
     pod: Any,
     volumes: Sequence[dict],
@@ -267,8 +298,6 @@ def _set_pod_fields(
     spec = pod.spec
     ours = {v["name"] for v in volumes}
     kept = [v for v in spec.volumes or [] if _field(v, "name", "name") not in ours]
-    if len(kept) != len(spec.volumes or []):
-        log.warning("nbgrader: replacing pod volume(s) named %s with the exchange's", sorted(ours))
     spec.volumes = kept + [get_k8s_model(V1Volume, v) for v in volumes]
 
     container = _notebook_container(pod)
@@ -319,8 +348,9 @@ def make_modify_pod_hook(
 
     It sees the pod KubeSpawner built, after ``profileList`` overrides, and adds:
 
-    * the exchange volume and the user's mounts (DESIGN.md's table), replacing any volume of
-      the same name or mount at the same path;
+    * the exchange volume and the user's mounts (DESIGN.md's table), after removing any other
+      volume of the exchange claim (from a profile, say) and its mounts, and any mount at the
+      same paths;
     * for a user in a course: ``config_map``'s ``{role}_nbgrader_config.py`` at
       ``/etc/jupyter/nbgrader_config.py`` (read-only), and the role's image (``instructor_image``
       or ``student_image``: ``"name:tag"`` or ``{name, tag}``; unset keeps the pod's);
@@ -337,6 +367,8 @@ def make_modify_pod_hook(
         students, instructors = courses_from_groups(
             _user_groups(spawner), student_group_prefix, instructor_group_prefix
         )
+        # Whoever the user is, nothing but this hook mounts the exchange claim.
+        _drop_exchange_volumes(pod, claim_name, [CONFIG_VOLUME] if config_map else [], spawner.log)
         if not students and not instructors:
             return pod
         volumes, mounts = exchange_mounts(
