@@ -1,7 +1,7 @@
 """The values file's hub.extraConfig, run as the chart runs it, drives a real KubeSpawner.
 
 Users and groups come from the values (``custom.nbgrader.courses`` -> ``load_groups``); each
-pod manifest is what KubeSpawner builds after the configured ``pre_spawn_hook``. The manifests
+pod manifest is what KubeSpawner builds, after the configured ``modify_pod_hook``. The manifests
 must carry exactly DESIGN.md's exchange mounts plus the role's nbgrader config, and a
 course (release, fetch, submit, collect) must run in the simulated pods (tests/pods/podsim.py)
 built from them; feedback through the same mounts is covered by tests/pods.
@@ -19,7 +19,7 @@ from nbgrader_k8s_exchange.demo import write_source_notebook
 from podsim import namespaces_available, run_in_pod
 
 from ..kube import pod_manifest
-from .z2jh import groups_of, hub_config, merge, role_configs, values
+from .z2jh import groups_of, hub_config, kind_values, merge, role_configs, values
 
 EXCHANGE = "nbgrader-exchange"
 
@@ -39,8 +39,12 @@ def _values(volume: Path, courses=None):
     return vals
 
 
-def _manifest(c, user, groups):
-    return pod_manifest(user, groups, hook=c.KubeSpawner.pre_spawn_hook, config=c)
+def _manifest(c, user, groups, **kwargs):
+    return pod_manifest(user, groups, config=c, **kwargs)
+
+
+def _image(image):
+    return f"{image['name']}:{image['tag']}"
 
 
 def _design_mounts(user, student_of, instructor_of):
@@ -114,12 +118,13 @@ def test_manifest_has_exactly_the_design_mounts_and_the_role_config(tmp_path, us
     }
     container = manifest["spec"]["containers"][0]
     nb, image = vals["custom"]["nbgrader"], vals["singleuser"]["image"]
-    expected_image = nb["instructorImage"] if instructor_of else f"{image['name']}:{image['tag']}"
+    expected_image = _image(nb["instructorImage"] if instructor_of else image)
     assert container["image"] == expected_image
     assert _env(manifest).get("NBGRADER_COURSE_ID") == (instructor_of[0] if instructor_of else None)
     assert _env(manifest)["JUPYTERHUB_USER"] == user
     assert container["securityContext"]["runAsUser"] == 1000
-    assert manifest["spec"]["securityContext"]["fsGroup"] == 100
+    pod_ctx = manifest["spec"]["securityContext"]
+    assert (pod_ctx["fsGroup"], pod_ctx["fsGroupChangePolicy"]) == (100, "OnRootMismatch")
     kubernetes_validate.validate(manifest, "1.30", strict=True)
 
     # The hook made the tree this pod mounts, owned by jovyan, before the pod could start.
@@ -128,13 +133,64 @@ def test_manifest_has_exactly_the_design_mounts_and_the_role_config(tmp_path, us
         assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1000, 100, 0o755), sub_path
 
 
+def test_profiles_and_an_earlier_hook_in_the_values_keep_the_exchange(tmp_path):
+    """A singleuser.profileList entry overriding image and volumes, and a modify_pod_hook set
+    by an earlier hub.extraConfig key: the role's pod is still what DESIGN.md says."""
+    vals = merge(
+        _values(tmp_path, COURSES),
+        {
+            "singleuser": {
+                "profileList": [
+                    {"display_name": "Standard", "default": True},
+                    {
+                        "display_name": "GPU",
+                        "slug": "gpu",
+                        "kubespawner_override": {
+                            "image": "registry.example.org/gpu:1",
+                            "volumes": [{"name": "datasets", "emptyDir": {}}],
+                            "volume_mounts": [{"name": "datasets", "mountPath": "/data"}],
+                        },
+                    },
+                ]
+            },
+            "hub": {
+                "extraConfig": {
+                    "05-site": (
+                        "def _label(spawner, pod):\n"
+                        "    pod.metadata.labels['site'] = 'yes'\n"
+                        "    return pod\n"
+                        "c.KubeSpawner.modify_pod_hook = _label\n"
+                    )
+                }
+            },
+        },
+    )
+    c = hub_config(vals)
+    for user in ("prof", "alice", "ta"):
+        manifest = _manifest(c, user, groups_of(c)[user], user_options={"profile": "gpu"})
+        student_of = sorted(k for k, v in COURSES.items() if user in v["students"])
+        instructor_of = sorted(k for k, v in COURSES.items() if user in v["instructors"])
+        assert _mounts(manifest, exchange=True) == _design_mounts(user, student_of, instructor_of)
+        role = "instructor" if instructor_of else "student"
+        assert _mounts(manifest, exchange=False) == {
+            ("/etc/jupyter/nbgrader_config.py", f"{role}_nbgrader_config.py", True),
+            ("/data", None, False),
+        }
+        container = manifest["spec"]["containers"][0]
+        nb = vals["custom"]["nbgrader"]
+        expected = _image(nb["instructorImage"]) if instructor_of else "registry.example.org/gpu:1"
+        assert container["image"] == expected
+        assert manifest["metadata"]["labels"]["site"] == "yes"
+        kubernetes_validate.validate(manifest, "1.30", strict=True)
+
+
 def test_nbgrader_reads_config_where_the_hub_mounts_it(tmp_path):
     """The ConfigMap is mounted at /etc/jupyter/nbgrader_config.py: a directory on the config
     path of both the nbgrader CLI and its server extensions (the Assignments tab)."""
     from jupyter_core.paths import jupyter_config_path
     from nbgrader.apps import NbGraderApp
 
-    manifest = _manifest(hub_config(_values(tmp_path)), "alice", ["nbgrader-course101"])
+    manifest = _manifest(hub_config(_values(tmp_path, COURSES)), "alice", ["nbgrader-course101"])
     mounts = manifest["spec"]["containers"][0]["volumeMounts"]
     [mount_dir] = {
         os.path.dirname(m["mountPath"]) for m in mounts if m["name"] == "nbgrader-config"
@@ -180,7 +236,10 @@ class Deployment:
         self.base = base
         self.volume = base / "pvc"
         self.volume.mkdir()
-        self.config = hub_config(_values(self.volume))
+        # The demo course (prof; alice, bob) is the kind overlay's: the base values name nobody.
+        self.config = hub_config(
+            _values(self.volume, kind_values()["custom"]["nbgrader"]["courses"])
+        )
         self.manifests = {}
         configs = role_configs()
         for user, groups in groups_of(self.config).items():

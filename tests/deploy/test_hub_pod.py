@@ -1,10 +1,11 @@
 """The hub, as the values run it, can create course directories without privileges.
 
-The hub's pre_spawn_hook creates each user's directories on the exchange before their pod
+The hub's modify_pod_hook creates each user's directories on the exchange before their pod
 starts. Here the values' hub.extraConfig runs inside a simulated hub pod (podsim): the values'
 ``hub.containerSecurityContext`` (uid 1000, gid 100) and ``hub.extraVolumes``/
 ``extraVolumeMounts`` (the whole exchange volume at ``hubExchangePath``), on a volume whose
-root the provisioning Job's init container made 1000:100. With the chart's default gid (1000)
+root the provisioning Job's init container made 1000:100. The people are the kind overlay's
+demo course (the base values name nobody). With the chart's default gid (1000)
 instead, the hook cannot give what it creates to gid 100, which is why the values set it.
 """
 
@@ -18,18 +19,19 @@ import yaml
 
 from podsim import namespaces_available, run_in_pod
 
-from .z2jh import values
+from .z2jh import kind_values
 
 _WHY_NOT = namespaces_available()
 if _WHY_NOT and os.environ.get("CI"):
     raise RuntimeError(f"CI must run the pod tests, but: {_WHY_NOT}")
 
 # In the hub pod: the chart's z2jh.get_config over the values, the extraConfig snippets run as
-# the chart runs them, then the configured pre_spawn_hook for each user as KubeSpawner would.
+# the chart runs them, then the configured modify_pod_hook for each user as KubeSpawner would.
 HUB_SCRIPT = textwrap.dedent(
     """
     import asyncio, logging, sys, types
     import yaml
+    from kubespawner.objects import make_pod
     from traitlets.config import Config
 
     vals = yaml.safe_load(open("values.yaml"))
@@ -54,11 +56,9 @@ HUB_SCRIPT = textwrap.dedent(
 
     async def spawn(name):
         groups = [g for g, spec in c.JupyterHub.load_groups.items() if name in spec["users"]]
-        spawner = types.SimpleNamespace(
-            user=User(name, groups), volumes=[], volume_mounts=[], environment={},
-            image="student", log=logging.getLogger("hub"),
-        )
-        await c.KubeSpawner.pre_spawn_hook(spawner)
+        spawner = types.SimpleNamespace(user=User(name, groups), log=logging.getLogger("hub"))
+        pod = make_pod(name=f"jupyter-{name}", cmd=["true"], port=8888, image="student")
+        await c.KubeSpawner.modify_pod_hook(spawner, pod)
 
     for name in sys.argv[1:]:
         asyncio.run(spawn(name))
@@ -106,7 +106,7 @@ def pods():
 
 
 def test_hub_as_configured_creates_each_users_tree(pods, tmp_path):
-    vals = values()
+    vals = kind_values()
     proc, volume = _run_hub(tmp_path, vals, ["prof", "alice"])
     assert proc.returncode == 0, proc.stdout
     expected = [
@@ -124,7 +124,7 @@ def test_hub_as_configured_creates_each_users_tree(pods, tmp_path):
 
 
 def test_hub_with_the_charts_default_group_cannot(pods, tmp_path):
-    vals = copy.deepcopy(values())
+    vals = copy.deepcopy(kind_values())
     vals["hub"]["containerSecurityContext"]["runAsGroup"] = 1000
     proc, _volume = _run_hub(tmp_path, vals, ["alice"])
     assert proc.returncode != 0

@@ -6,7 +6,7 @@ import copy
 import kubernetes_validate
 import pytest
 
-from .z2jh import DEPLOY, VALUES, load_all, load_one, merge, values, yaml_files
+from .z2jh import DEPLOY, KIND_VALUES, VALUES, kind_values, load_all, load_one, values, yaml_files
 
 # The oldest Kubernetes we document (docs/compatibility.md) and the newest schema we have.
 K8S_VERSIONS = ("1.28", "1.37")
@@ -15,7 +15,7 @@ PVC = DEPLOY / "k8s" / "exchange-pvc.yaml"
 
 def _objects():
     for path in yaml_files():
-        if path == VALUES or path.name.startswith("values"):
+        if path == VALUES or path.name.startswith("values") or path.name == "kustomization.yaml":
             continue
         for doc in load_all(path):
             yield pytest.param(doc, id=f"{path.relative_to(DEPLOY)}:{doc.get('kind')}")
@@ -53,7 +53,15 @@ def test_exchange_claim_is_read_write_many():
 
 def test_values_have_the_keys_zero_to_jupyterhub_reads():
     v = values()
-    assert set(v) <= {"hub", "singleuser", "proxy", "custom", "prePuller", "scheduling"}
+    assert set(v) <= {
+        "hub",
+        "singleuser",
+        "proxy",
+        "custom",
+        "prePuller",
+        "scheduling",
+        "imagePullSecrets",
+    }
     assert isinstance(v["hub"]["extraConfig"], dict) and v["hub"]["extraConfig"]
     for key, snippet in v["hub"]["extraConfig"].items():
         compile(snippet, f"hub.extraConfig.{key}", "exec")
@@ -61,7 +69,7 @@ def test_values_have_the_keys_zero_to_jupyterhub_reads():
     assert {"name", "tag"} <= set(v["singleuser"]["image"])
     assert v["singleuser"]["storage"]["type"] in ("dynamic", "static", "none")
     assert (v["singleuser"]["uid"], v["singleuser"]["fsGid"]) == (1000, 100)
-    assert v["custom"]["nbgrader"]["courses"]
+    assert isinstance(v["custom"]["nbgrader"]["courses"], dict)
 
 
 def test_hub_volume_fragments_are_valid_kubernetes():
@@ -101,6 +109,7 @@ def test_pieces_name_each_other():
     roles = {"student_nbgrader_config.py", "instructor_nbgrader_config.py"}
     assert set(config_map["data"]) == roles
     rosters = load_one(DEPLOY / "k8s" / "rosters.yaml")
+    kind_rosters = load_one(DEPLOY / "kind" / "rosters.yaml")
     job = load_one(DEPLOY / "k8s" / "provision-job.yaml")["spec"]["template"]["spec"]
     cron = load_one(DEPLOY / "k8s" / "audit-cronjob.yaml")["spec"]["jobTemplate"]["spec"]
     for pod in (job, cron["template"]["spec"]):
@@ -111,7 +120,13 @@ def test_pieces_name_each_other():
         ]
         maps = [v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v]
         assert (claims, maps) == ([claim], [rosters["metadata"]["name"]])
-    assert {k.removesuffix(".txt") for k in rosters["data"]} == set(nb["courses"])
+    # The demo course: the kind overlay's roster matches its courses; the base names none.
+    assert kind_rosters["metadata"]["name"] == rosters["metadata"]["name"]
+    kind_courses = kind_values()["custom"]["nbgrader"]["courses"]
+    assert {k.removesuffix(".txt") for k in kind_rosters["data"]} == set(kind_courses)
+    for course, people in kind_courses.items():
+        listed = kind_rosters["data"][f"{course}.txt"].split()
+        assert set(people["students"]) <= set(listed)
     # The hub runs as the owner the exchange tree must have.
     ctx = v["hub"]["containerSecurityContext"]
     assert (ctx["runAsUser"], ctx["runAsGroup"]) == (nb["uid"], nb["gid"])
@@ -123,7 +138,8 @@ def test_kind_overlay_binds_the_claim_and_keeps_the_values_whole():
     assert pv["spec"]["storageClassName"] == pvc["spec"]["storageClassName"]
     assert set(pvc["spec"]["accessModes"]) <= set(pv["spec"]["accessModes"])
     assert pv["spec"]["claimRef"]["name"] == pvc["metadata"]["name"]
-    kind = merge(values(), load_one(DEPLOY / "kind" / "values-kind.yaml"))
+    kind = kind_values()
     assert kind["hub"]["extraConfig"] == values()["hub"]["extraConfig"]
-    assert kind["custom"]["nbgrader"]["courses"] == values()["custom"]["nbgrader"]["courses"]
+    assert kind["custom"]["nbgrader"]["courses"]  # the demo course lives here only
+    assert "courses" in load_one(KIND_VALUES)["custom"]["nbgrader"]
     assert kind["hub"]["image"]["pullPolicy"] == "Never"

@@ -18,7 +18,8 @@ from podsim import namespaces_available, run_in_pod
 from .z2jh import DEPLOY, load_one
 
 JOB = DEPLOY / "k8s" / "provision-job.yaml"
-ROSTERS = DEPLOY / "k8s" / "rosters.yaml"
+# The base roster is empty (it names no one): the kind overlay's demo roster patches it.
+ROSTERS = DEPLOY / "kind" / "rosters.yaml"
 CRONJOB = DEPLOY / "k8s" / "audit-cronjob.yaml"
 
 _WHY_NOT = namespaces_available()
@@ -78,7 +79,8 @@ def test_job_provisions_every_roster_on_a_fresh_volume(tmp_path):
     # The init container's command (root), with the volume where it mounts it.
     init_env = {**os.environ, **_env(init), "NBGRADER_K8S_ROOT": str(volume)}
     subprocess.run(init["command"], env=init_env, check=True, timeout=60)
-    assert _owner_mode(volume) == (1000, 100, 0o755)
+    # 02775: the exchange's group with group rwx + setgid, kubelet's OnRootMismatch rule.
+    assert _owner_mode(volume) == (1000, 100, 0o2775)
 
     for attempt in ("first run", "rerun"):
         proc = run_in_pod(pod, volume_dirs, argv, **run)

@@ -1,7 +1,8 @@
 """The deploy/ files as the tests read them, and the part of Zero to JupyterHub we rely on.
 
 The chart's hub runs a ``jupyterhub_config.py`` that maps a few values onto KubeSpawner
-(``singleuser.image``, ``uid``, ``fsGid``) and then ``exec``s every ``hub.extraConfig`` snippet,
+(``singleuser.image``, ``uid``, ``fsGid``, ``profileList``, ``extraPodConfig``), loads
+``hub.config`` into the traitlets config, and then ``exec``s every ``hub.extraConfig`` snippet,
 sorted by key, with ``c`` in scope and the chart's ``z2jh`` module importable (its
 ``get_config("a.b.c", default)`` looks a dotted key up in the values). :func:`hub_config` does
 the same with a values dict, so the snippets run exactly as written in the values file.
@@ -19,6 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 DOCS = REPO / "docs"
 VALUES = DEPLOY / "z2jh" / "values.yaml"
+KIND_VALUES = DEPLOY / "kind" / "values-kind.yaml"
 NBGRADER_CONFIG = DEPLOY / "k8s" / "nbgrader-config.yaml"
 
 
@@ -37,6 +39,11 @@ def load_one(path: Path) -> Any:
 
 def values() -> Dict[str, Any]:
     return load_one(VALUES)
+
+
+def kind_values() -> Dict[str, Any]:
+    """The base values with the kind overlay (the demo course and its people) merged in."""
+    return merge(values(), load_one(KIND_VALUES))
 
 
 def role_configs() -> Dict[str, str]:
@@ -78,6 +85,11 @@ def hub_config(vals: Dict[str, Any]) -> Config:
         c.KubeSpawner.uid = get_config("singleuser.uid")
     if get_config("singleuser.fsGid") is not None:
         c.KubeSpawner.fs_gid = get_config("singleuser.fsGid")
+    for trait, key in (("profile_list", "profileList"), ("extra_pod_config", "extraPodConfig")):
+        if get_config(f"singleuser.{key}") is not None:
+            setattr(c.KubeSpawner, trait, get_config(f"singleuser.{key}"))
+    for app, cfg in (get_config("hub.config", {}) or {}).items():
+        c[app].update(cfg)
 
     z2jh = types.ModuleType("z2jh")
     z2jh.get_config = get_config
