@@ -2,7 +2,8 @@
 
 As on the cluster, a user's JupyterHub groups decide what the exchange hook mounts into their
 pod (``formgrade-course101``: the whole course; ``nbgrader-course101``: the release, their own
-inbound and feedback). Instructors land in formgrader, students in JupyterLab.
+inbound and feedback): the same ``configure`` call the Zero to JupyterHub values make, on the
+same kind of pod. Instructors land in formgrader, students in JupyterLab.
 """
 
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 from hub.auth import DemoAuthenticator
 from hub.course import GROUPS, passwords
 from hub.podspawner import PodSpawner
-from nbgrader_k8s_exchange.kubespawner import courses_from_groups, make_pre_spawn_hook
+from nbgrader_k8s_exchange.kubespawner import configure, courses_from_groups
 
 c = get_config()  # noqa: F821
 
@@ -48,13 +49,16 @@ c.Spawner.cmd = [str(Path(sys.prefix) / "bin" / "jupyterhub-singleuser")]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 
-_exchange_hook = make_pre_spawn_hook(exchange_path=str(HUB_DIR / "exchange"))
+# The cluster's hook (a modify_pod_hook on the pod PodSpawner builds as KubeSpawner would).
+# No ConfigMap here: each home holds its nbgrader_config.py (hub/course.py), and there are no
+# images to choose.
+configure(c, {"hubExchangePath": str(HUB_DIR / "exchange"), "configMap": ""}, spawner="PodSpawner")
 
 
-async def _pre_spawn(spawner):
-    await _exchange_hook(spawner)
+def _pre_spawn(spawner):
     _students, instructors = courses_from_groups(g.name for g in spawner.user.groups)
     spawner.default_url = "/formgrader" if instructors else "/lab"
 
 
+# configure() leaves pre_spawn_hook alone: this one picks the landing page.
 c.Spawner.pre_spawn_hook = _pre_spawn

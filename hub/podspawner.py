@@ -1,35 +1,27 @@
 """Spawn each single-user server as a simulated pod, with the cluster's exchange mounts.
 
-``PodSpawner`` keeps KubeSpawner's ``volumes`` / ``volume_mounts`` traits, so the very
-``pre_spawn_hook`` a deployment gives KubeSpawner
-(:func:`nbgrader_k8s_exchange.kubespawner.make_pre_spawn_hook`) fills them here. The server then
-runs as uid 1000 in a new mount and PID namespace holding the OS, the venv, the user's home and
-*only* those mounts of the local exchange directory (the stand-in for the cluster's RWX volume);
-see ``podsim/``.
+``PodSpawner`` builds its pod the way KubeSpawner does (``kubespawner.objects.make_pod``: uid,
+gid, fsGroup, env, ``volumes``/``volume_mounts``) and then runs the same ``modify_pod_hook``
+a deployment gives KubeSpawner (:func:`nbgrader_k8s_exchange.kubespawner.configure`), so the
+exchange mounts come from the very code the cluster runs. The server then runs as uid 1000 in
+a new mount and PID namespace holding the OS, the venv, the user's home and *only* that pod's
+mounts of the local exchange directory (the stand-in for the cluster's RWX volume); see
+``podsim/``.
 """
 
 import asyncio
 from pathlib import Path
 
 from jupyterhub.spawner import Spawner
-from jupyterhub.utils import random_port
-from traitlets import Integer, List, Unicode
+from jupyterhub.utils import maybe_future, random_port
+from kubernetes_asyncio.client import ApiClient
+from kubespawner.objects import make_pod
+from traitlets import Callable, Integer, List, Unicode
 
 from podsim import start_pod
 
 # What the hub passes to a single-user server; the rest of the hub's environment stays out.
 _ENV_PREFIXES = ("JUPYTERHUB_", "JPY_")
-
-
-def _unescape(value):
-    """KubeSpawner expands ``{username}``-style fields; our mounts only escape braces."""
-    if isinstance(value, str):
-        return value.replace("{{", "{").replace("}}", "}")
-    if isinstance(value, dict):
-        return {k: _unescape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unescape(v) for v in value]
-    return value
 
 
 class PodSpawner(Spawner):
@@ -54,38 +46,53 @@ class PodSpawner(Spawner):
     )
     uid = Integer(1000, config=True, help="runAsUser of the pod.")
     gid = Integer(100, config=True, help="runAsGroup of the pod.")
+    fs_gid = Integer(100, config=True, help="fsGroup of the pod, as KubeSpawner.fs_gid.")
+    image = Unicode("local", config=True, help="The pod's image (informational here).")
+    modify_pod_hook = Callable(
+        None,
+        allow_none=True,
+        config=True,
+        help="As KubeSpawner.modify_pod_hook: (spawner, pod) -> pod, run on the built pod.",
+    )
 
     pod = None
 
     def home(self) -> Path:
         return Path(self.homes_dir) / self.user.name
 
-    def manifest(self) -> dict:
-        """The parts of a pod manifest the simulator reads, as KubeSpawner would build them."""
-        return {
-            "spec": {
-                "securityContext": {"runAsUser": self.uid, "runAsGroup": self.gid},
-                "volumes": _unescape(list(self.volumes)),
-                "containers": [
-                    {"name": "notebook", "volumeMounts": _unescape(list(self.volume_mounts))}
-                ],
-            }
-        }
+    async def manifest(self, env: dict) -> dict:
+        """The pod KubeSpawner would create, after the modify_pod_hook, as a plain dict."""
+        pod = make_pod(
+            name=f"jupyter-{self.user.name}",
+            cmd=list(self.cmd) + self.get_args(),
+            port=self.port,
+            image=self.image,
+            uid=self.uid,
+            gid=self.gid,
+            fs_gid=self.fs_gid,
+            env=env,
+            volumes=list(self.volumes),
+            volume_mounts=list(self.volume_mounts),
+        )
+        if self.modify_pod_hook:
+            pod = await maybe_future(self.modify_pod_hook(self, pod))
+        async with ApiClient() as api:
+            return api.sanitize_for_serialization(pod)
 
     async def start(self):
         if not self.port:
             self.port = random_port()
         env = {k: v for k, v in self.get_env().items() if k.startswith(_ENV_PREFIXES)}
+        manifest = await self.manifest(env)
         log_path = Path(self.homes_dir).parent / "logs" / f"{self.user.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             # Started on the hub's own thread: the pod dies with it (see start_pod).
             self.pod = start_pod(
-                self.manifest(),
+                manifest,
                 {self.claim_name: Path(self.exchange_dir)},
                 list(self.cmd) + self.get_args(),
                 home=self.home(),
-                env=env,
                 log=log,
             )
         self.log.info("pod for %s started (pid %s), log %s", self.user.name, self.pod.pid, log_path)

@@ -1,5 +1,6 @@
 """The KubeSpawner hooks: literal mount dicts, and real KubeSpawner pod manifests."""
 
+import asyncio
 import os
 import stat
 from types import SimpleNamespace
@@ -384,3 +385,45 @@ def test_a_profile_cannot_mount_the_exchange_claim_whole():
         claims = [v for v in manifest["spec"]["volumes"] if "persistentVolumeClaim" in v]
         assert [v["name"] for v in claims] == (["nbgrader-exchange"] if groups else [])
         kubernetes_validate.validate(manifest, "1.30", strict=True)
+
+
+# -- the local hub's spawner takes the same path (make hub, the browser test) --------------
+
+
+def test_the_local_pod_spawner_gets_the_pod_kubespawner_gets(tmp_path):
+    from hub.podspawner import PodSpawner
+
+    from .kube import FakeUser
+
+    def config(section):
+        c = Config()
+        c[section].fs_gid = 100
+        configure(c, {**SETTINGS, "hubExchangePath": str(tmp_path)}, spawner=section)
+        return c
+
+    async def local(user, groups):
+        spawner = PodSpawner(
+            user=FakeUser(user, groups),
+            config=config("PodSpawner"),
+            exchange_dir=str(tmp_path),
+            homes_dir=str(tmp_path / "homes"),
+            cmd=["jupyterhub-singleuser"],
+        )
+        spawner.port = 8888
+        return await spawner.manifest({"JUPYTERHUB_USER": user})
+
+    def exchange_part(manifest):
+        spec = manifest["spec"]
+        container = spec["containers"][0]
+        env = {e["name"]: e.get("value") for e in container.get("env") or []}
+        return (
+            sorted(spec["volumes"], key=lambda v: v["name"]),
+            sorted(container["volumeMounts"], key=lambda m: m["mountPath"]),
+            container["image"],
+            env.get("NBGRADER_COURSE_ID"),
+            spec["securityContext"],
+        )
+
+    for user, groups in (("prof", ["formgrade-course101"]), ("alice", ["nbgrader-course101"])):
+        cluster = pod_manifest(user, groups, config=config("KubeSpawner"))
+        assert exchange_part(asyncio.run(local(user, groups))) == exchange_part(cluster)
