@@ -41,14 +41,14 @@ test-python: ## pytest (real nbgrader CLI, server extension, browser), $(PYTEST_
 lint: setup wheel-tools ## cargo fmt --check, clippy -D warnings, ruff, actionlint + shellcheck
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests hub
-	$(VENV)/bin/ruff format --check python tests hub
+	$(VENV)/bin/ruff check python tests hub podsim
+	$(VENV)/bin/ruff format --check python tests hub podsim
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 	$(VENV)/bin/shellcheck tests/wheel/*.sh
 
 fmt: setup ## format Rust and Python in place
 	cargo fmt --all
-	$(VENV)/bin/ruff format python tests hub
+	$(VENV)/bin/ruff format python tests hub podsim
 
 clean: ## remove build output and the venv
 	cargo clean
