@@ -1,12 +1,13 @@
 """The hub, as the values run it, can create course directories without privileges.
 
 The hub's modify_pod_hook creates each user's directories on the exchange before their pod
-starts. Here the values' hub.extraConfig runs inside a simulated hub pod (podsim): the values'
-``hub.containerSecurityContext`` (uid 1000, gid 100) and ``hub.extraVolumes``/
+starts. Here the values' hub.extraConfig runs inside a simulated hub pod (podsim) whose
+security contexts are the chart's defaults merged with the values, as helm merges them
+(:mod:`podsim.chart`): uid 1000, gid 100, fsGroup 100, and ``hub.extraVolumes``/
 ``extraVolumeMounts`` (the whole exchange volume at ``hubExchangePath``), on a volume whose
 root the provisioning Job's init container made 1000:100. The people are the kind overlay's
-demo course (the base values name nobody). With the chart's default gid (1000)
-instead, the hook cannot give what it creates to gid 100, which is why the values set it.
+demo course (the base values name nobody). With the chart's default gid and fsGroup (1000)
+instead, the hook cannot give what it creates to gid 100, which is why the values set them.
 """
 
 import copy
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from podsim import namespaces_available, run_in_pod
+from podsim.chart import chart_values, hub_pod
 
 from .z2jh import kind_values
 
@@ -67,22 +69,6 @@ HUB_SCRIPT = textwrap.dedent(
 )
 
 
-def _hub_pod(vals):
-    hub = vals["hub"]
-    return {
-        "spec": {
-            "containers": [
-                {
-                    "name": "hub",
-                    "securityContext": hub["containerSecurityContext"],
-                    "volumeMounts": hub["extraVolumeMounts"],
-                }
-            ],
-            "volumes": hub["extraVolumes"],
-        }
-    }
-
-
 def _run_hub(tmp_path, vals, users):
     volume = tmp_path / "pvc"
     volume.mkdir()
@@ -91,7 +77,7 @@ def _run_hub(tmp_path, vals, users):
     home.mkdir()
     (home / "values.yaml").write_text(yaml.safe_dump(vals))
     proc = run_in_pod(
-        _hub_pod(vals),
+        hub_pod(chart_values(vals)),  # the chart's defaults under the values, as helm merges
         {"nbgrader-exchange": volume},
         [sys.executable, "-c", HUB_SCRIPT, *users],
         home=home,
@@ -124,8 +110,11 @@ def test_hub_as_configured_creates_each_users_tree(pods, tmp_path):
 
 
 def test_hub_with_the_charts_default_group_cannot(pods, tmp_path):
+    # Without the values' runAsGroup and fsGroup the chart's apply: gid 1000, fsGroup 1000
+    # (kubelet adds the fsGroup to the container's groups, so either alone would do).
     vals = copy.deepcopy(kind_values())
-    vals["hub"]["containerSecurityContext"]["runAsGroup"] = 1000
+    del vals["hub"]["containerSecurityContext"]["runAsGroup"]
+    del vals["hub"]["podSecurityContext"]
     proc, _volume = _run_hub(tmp_path, vals, ["alice"])
     assert proc.returncode != 0
     assert "chown 1000:100" in proc.stdout
