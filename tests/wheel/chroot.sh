@@ -25,6 +25,7 @@ log() { echo "test-wheel: [$(date +%H:%M:%S)] $*"; }
 [ $# -eq 2 ] || die "usage: $0 SUITE WHEEL"
 suite=$1
 wheel=$2
+[[ $suite =~ ^[a-z][a-z0-9-]*$ ]] || die "suite $suite is not a Debian codename (bullseye, bookworm...)"
 [ -f "$wheel" ] || die "no wheel at $wheel (run make wheel)"
 case "$wheel" in *.whl) ;; *) die "$wheel is not a .whl" ;; esac
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap and chroot): run make test-wheel as root"
