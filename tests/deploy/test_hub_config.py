@@ -3,7 +3,7 @@
 Users and groups come from the values (``custom.nbgrader.courses`` -> ``load_groups``); each
 pod manifest is what KubeSpawner builds, after the configured ``modify_pod_hook``. The manifests
 must carry exactly DESIGN.md's exchange mounts plus the role's nbgrader config, and a
-course (release, fetch, submit, collect) must run in the simulated pods (tests/pods/podsim.py)
+course (release, fetch, submit, collect) must run in the simulated pods (podsim/)
 built from them; feedback through the same mounts is covered by tests/pods.
 """
 
