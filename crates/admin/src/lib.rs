@@ -26,7 +26,7 @@ mod mounts;
 mod output;
 mod provision;
 mod roster;
-mod scan;
+
 mod status;
 
 /// Exit code of a usage error (clap's).
@@ -47,7 +47,7 @@ const ROOT_HELP: &str = "The exchange root: where the exchange volume is mounted
     after_help = "Run `nbgrader-k8s help SUBCOMMAND` for each subcommand's options and examples."
 )]
 struct Cli {
-    #[arg(long, global = true, env = "NBGRADER_K8S_ROOT", default_value = "/mnt/exchange", help = ROOT_HELP)]
+    #[arg(long, global = true, env = "NBGRADER_K8S_ROOT", default_value = exchange_core::mounts::DEFAULT_MOUNT_ROOT, help = ROOT_HELP)]
     root: PathBuf,
     #[command(subcommand)]
     command: Command,

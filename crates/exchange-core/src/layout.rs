@@ -51,18 +51,25 @@ pub fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// `{assignment_dir}/[{course}/]{assignment}`, absolute, as nbgrader's list computes it.
-pub fn local_assignment(
-    assignment_dir: &Path,
-    course: &str,
-    assignment: &str,
-    path_includes_course: bool,
-) -> PathBuf {
-    let base = absolute(assignment_dir);
-    if path_includes_course {
-        base.join(course).join(assignment)
-    } else {
-        base.join(assignment)
+/// Where a student's local copies live: their fetched assignments and the feedback
+/// fetched into them (nbgrader's `Exchange.assignment_dir` and `path_includes_course`).
+#[derive(Debug, Clone, Copy)]
+pub struct LocalDirs<'a> {
+    /// `Exchange.assignment_dir`.
+    pub assignment_dir: &'a Path,
+    /// `Exchange.path_includes_course`.
+    pub path_includes_course: bool,
+}
+
+impl LocalDirs<'_> {
+    /// `{assignment_dir}/[{course}/]{assignment}`, absolute, as nbgrader computes it.
+    pub fn assignment(&self, course: &str, assignment: &str) -> PathBuf {
+        let base = absolute(self.assignment_dir);
+        if self.path_includes_course {
+            base.join(course).join(assignment)
+        } else {
+            base.join(assignment)
+        }
     }
 }
 
@@ -82,13 +89,11 @@ mod tests {
         assert_eq!(c.inbound(), Path::new("/ex/c1/inbound"));
         assert_eq!(c.feedback_public(), Path::new("/ex/c1/feedback_public"));
         assert!(Course::new(Path::new("/ex"), "..").is_err());
-        assert_eq!(
-            local_assignment(Path::new("/h"), "c", "a", true),
-            Path::new("/h/c/a")
-        );
-        assert_eq!(
-            local_assignment(Path::new("/h"), "c", "a", false),
-            Path::new("/h/a")
-        );
+        let local = |path_includes_course| LocalDirs {
+            assignment_dir: Path::new("/h"),
+            path_includes_course,
+        };
+        assert_eq!(local(true).assignment("c", "a"), Path::new("/h/c/a"));
+        assert_eq!(local(false).assignment("c", "a"), Path::new("/h/a"));
     }
 }

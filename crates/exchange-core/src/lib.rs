@@ -24,6 +24,7 @@ pub mod glob;
 pub mod ids;
 pub mod keys;
 pub mod layout;
+pub mod leftovers;
 pub mod migrated;
 pub mod mounts;
 pub mod names;

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use exchange_core::ids::{validate, IdKind};
-use exchange_core::layout::display;
+use exchange_core::layout::{display, LocalDirs};
 use exchange_core::ops::{
     collect as collect_op, feedback, fetch, list, provision, release, submit as submit_op,
 };
@@ -47,21 +47,44 @@ fn parse_timestamp(py: Python<'_>, value: &str) -> PyResult<String> {
     Ok(timestamp::to_iso(&parsed))
 }
 
+/// The keys a submission's notebook's feedback is released under, best first
+/// ([`keys::feedback_keys`], the one rule every operation uses).
 #[pyfunction]
-fn feedback_key(secret: &str, notebook_id: &str) -> String {
-    keys::feedback_key(secret, notebook_id)
+#[pyo3(signature = (course, assignment, notebook_id, student, timestamp, *, secret=None, notebook_path=None))]
+fn feedback_keys(
+    py: Python<'_>,
+    course: &str,
+    assignment: &str,
+    notebook_id: &str,
+    student: &str,
+    timestamp: &str,
+    secret: Option<&str>,
+    notebook_path: Option<PathBuf>,
+) -> Vec<String> {
+    let input = keys::KeyInput {
+        course,
+        assignment,
+        notebook_id,
+        student,
+        timestamp,
+        secret,
+    };
+    py.detach(|| keys::feedback_keys(&input, || std::fs::read(notebook_path?).ok()))
 }
 
+/// `{assignment_dir}/[{course}/]{assignment}`: where a student's copy of an assignment lives.
 #[pyfunction]
-#[pyo3(signature = (notebook_path, unique_key=None))]
-fn legacy_feedback_key(
-    py: Python<'_>,
-    notebook_path: PathBuf,
-    unique_key: Option<String>,
-) -> PyResult<String> {
-    run(py, || {
-        keys::legacy_feedback_key(&notebook_path, unique_key.as_deref())
-    })
+fn local_assignment_path(
+    assignment_dir: PathBuf,
+    path_includes_course: bool,
+    course: &str,
+    assignment: &str,
+) -> String {
+    let local = LocalDirs {
+        assignment_dir: &assignment_dir,
+        path_includes_course,
+    };
+    display(&local.assignment(course, assignment))
 }
 
 #[pyfunction]
@@ -112,7 +135,7 @@ fn list_released<'py>(
     assignment_dir: PathBuf,
     path_includes_course: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let local = list::LocalDirs {
+    let local = LocalDirs {
         assignment_dir: &assignment_dir,
         path_includes_course,
     };
@@ -211,7 +234,7 @@ fn list_cached<'py>(
     assignment_dir: PathBuf,
     path_includes_course: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let local = list::LocalDirs {
+    let local = LocalDirs {
         assignment_dir: &assignment_dir,
         path_includes_course,
     };
@@ -315,7 +338,7 @@ fn fetch_feedback<'py>(
     assignment_dir: PathBuf,
     path_includes_course: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let target = feedback::FetchTarget {
+    let target = LocalDirs {
         assignment_dir: &assignment_dir,
         path_includes_course,
     };
@@ -352,7 +375,7 @@ fn fetch_feedback<'py>(
 type MountLists<'py> = (Bound<'py, PyList>, Bound<'py, PyList>);
 
 #[pyfunction]
-#[pyo3(signature = (username, student_courses, instructor_courses, *, claim_name="nbgrader-exchange".to_string(), mount_root="/mnt/exchange".to_string()))]
+#[pyo3(signature = (username, student_courses, instructor_courses, *, claim_name=mounts::DEFAULT_CLAIM_NAME.to_string(), mount_root=mounts::DEFAULT_MOUNT_ROOT.to_string()))]
 fn exchange_mounts<'py>(
     py: Python<'py>,
     username: String,
@@ -361,19 +384,24 @@ fn exchange_mounts<'py>(
     claim_name: String,
     mount_root: String,
 ) -> PyResult<MountLists<'py>> {
-    let found = mounts::exchange_mounts(
+    let found = mounts::pod_mounts(
         &username,
         &student_courses,
         &instructor_courses,
+        &claim_name,
         &mount_root,
     )
     .map_err(|e| to_py_err(py, e))?;
-    if found.is_empty() {
-        return Ok((PyList::empty(py), PyList::empty(py)));
-    }
-    let claim = dict!(py, { "claimName": claim_name });
-    let volume = dict!(py, { "name": mounts::VOLUME_NAME, "persistentVolumeClaim": claim });
+    let volumes = found
+        .claim_name
+        .iter()
+        .map(|claim| {
+            let claim = dict!(py, { "claimName": claim });
+            Ok(dict!(py, { "name": mounts::VOLUME_NAME, "persistentVolumeClaim": claim }))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
     let list = found
+        .mounts
         .iter()
         .map(|m| {
             let d = dict!(py, {
@@ -387,7 +415,7 @@ fn exchange_mounts<'py>(
             Ok(d)
         })
         .collect::<PyResult<Vec<_>>>()?;
-    Ok((PyList::new(py, [volume])?, PyList::new(py, list)?))
+    Ok((PyList::new(py, volumes)?, PyList::new(py, list)?))
 }
 
 #[pyfunction]
@@ -425,8 +453,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ExchangeCoreError", m.py().get_type::<ExchangeCoreError>())?;
     m.add_function(wrap_pyfunction!(validate_id, m)?)?;
     m.add_function(wrap_pyfunction!(parse_timestamp, m)?)?;
-    m.add_function(wrap_pyfunction!(feedback_key, m)?)?;
-    m.add_function(wrap_pyfunction!(legacy_feedback_key, m)?)?;
+    m.add("VOLUME_NAME", mounts::VOLUME_NAME)?;
+    m.add("DEFAULT_CLAIM_NAME", mounts::DEFAULT_CLAIM_NAME)?;
+    m.add("DEFAULT_MOUNT_ROOT", mounts::DEFAULT_MOUNT_ROOT)?;
+    m.add_function(wrap_pyfunction!(feedback_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(local_assignment_path, m)?)?;
     m.add_function(wrap_pyfunction!(release_assignment, m)?)?;
     m.add_function(wrap_pyfunction!(unrelease_assignment, m)?)?;
     m.add_function(wrap_pyfunction!(list_released, m)?)?;

@@ -17,8 +17,8 @@ use crate::timestamp;
 use crate::walk::Filter;
 
 use super::list::scan::{par_io, Inbound};
-use super::release::LEFTOVER_AGE;
 use super::{for_student, SMALL_FILE};
+use crate::leftovers::{self, LEFTOVER_AGE};
 
 /// What happened to one student's submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,7 +287,7 @@ fn copy_in(
         .ok_or_else(|| Error::InvalidArgument(format!("{} has no parent", dest.display())))?;
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
     // What an interrupted collect left beside `dest` (staging, trash) goes now.
-    let swept = stage::sweep(parent, LEFTOVER_AGE);
+    let swept = leftovers::sweep(parent, LEFTOVER_AGE);
     let staged = Staged::create(parent)?;
     let opts = CopyOptions {
         filter: req.filter.clone(),

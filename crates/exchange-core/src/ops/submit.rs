@@ -11,7 +11,7 @@ use crate::safefs::{self, Kind};
 use crate::stage::{self, Staged};
 use crate::walk::{find_notebooks, Filter};
 
-use super::release::LEFTOVER_AGE;
+use crate::leftovers::{self, LEFTOVER_AGE};
 
 /// What a submission did.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ pub fn submit(req: &SubmitRequest<'_>) -> Result<Submitted> {
     let mut warnings = compare_notebooks(&release, req.source, req.assignment, req.strict)?;
     let inbox = student_inbox(&course, req.student)?;
     // Staging an interrupted submit left in the student's own inbox goes now.
-    warnings.extend(stage::sweep(&inbox, LEFTOVER_AGE));
+    warnings.extend(leftovers::sweep(&inbox, LEFTOVER_AGE));
     let name = submission_name(req.assignment, req.timestamp, &random_part());
     if name.len() > 255 {
         return Err(Error::InvalidArgument(format!(
@@ -186,7 +186,7 @@ fn write_cache(req: &SubmitRequest<'_>, published: &Path) -> Result<PathBuf> {
     let dir = absolute(&req.cache.join(req.course));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
     let name = cache_name(req.student, req.assignment, req.timestamp);
-    stage::sweep(&dir, LEFTOVER_AGE);
+    leftovers::sweep(&dir, LEFTOVER_AGE);
     let staged = Staged::create(&dir)?;
     copy_path(published, false, staged.path(), &CopyOptions::default())?;
     staged.publish(&name, true)?;
