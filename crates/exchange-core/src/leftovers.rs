@@ -1,6 +1,6 @@
 //! What an interrupted run leaves behind, and the one rule for when it may go.
 //!
-//! Every writer stages under a dot name and publishes by `rename` ([`crate::stage`]). A run
+//! Every writer stages under a dot name and publishes by `rename` (the private `stage` module). A run
 //! killed half-way leaves its dot-named staging directory, the trash of a replaced tree, or
 //! a temporary file. Those, and only those, are leftovers: their names start with one of
 //! three prefixes, so nothing else of ours (DESIGN.md "Reserved names") nor a student's own

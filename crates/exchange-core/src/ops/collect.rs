@@ -16,7 +16,7 @@ use crate::stage::{self, Staged};
 use crate::timestamp;
 use crate::walk::Filter;
 
-use super::list::scan::{par_io, Inbound};
+use super::inbound::{par_io, Inbound};
 use super::{for_student, SMALL_FILE};
 use crate::leftovers::{self, LEFTOVER_AGE};
 

@@ -13,8 +13,8 @@ use crate::stage;
 
 use rustix::fs::Mode;
 
+use super::inbound::{not_a_dir, par_io};
 use super::list::cached_entries;
-use super::list::scan::{not_a_dir, par_io};
 use super::{feedback_keys, find_feedback, SubmissionRef, SMALL_FILE};
 
 /// One student's feedback to release.

@@ -19,14 +19,9 @@ use crate::names::parse_cache;
 use crate::safefs::{self, Kind};
 use crate::walk::top_notebooks;
 
-use super::{
-    child_dirs, courses_under, feedback_keys, find_feedback, student_matches, SubmissionRef,
-    SMALL_FILE,
-};
+use super::{child_dirs, courses_under, feedback_keys, find_feedback, SubmissionRef, SMALL_FILE};
 
-pub(crate) mod scan;
-
-use scan::{par_io, FeedbackPublic, Inbound};
+use super::inbound::{par_io, FeedbackPublic, Inbound};
 
 /// A notebook of a released assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
