@@ -10,6 +10,8 @@
 //! on a terminal); `--json` prints one JSON document on stdout instead. Exit codes: 0 done,
 //! 1 error (one line on stderr), 2 usage error, 3 `audit` found high-severity problems.
 
+#![deny(missing_docs)]
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;

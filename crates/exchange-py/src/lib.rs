@@ -4,6 +4,8 @@
 //! filesystem, and converts the result to the dicts `_core.pyi` documents. Core errors
 //! become `ExchangeCoreError` with a `kind` attribute.
 
+#![deny(missing_docs)]
+
 use std::path::{Path, PathBuf};
 
 use exchange_core::ids::{validate, IdKind};
