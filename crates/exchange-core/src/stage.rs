@@ -176,6 +176,22 @@ pub fn write_file_at(dir: BorrowedFd<'_>, name: &str, bytes: &[u8]) -> std::io::
     result
 }
 
+/// Create the file `path` (0644), which must not exist yet, with `bytes`: for a file in a
+/// staging directory, which no reader sees until it is published.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            safefs::set_mode_of(f.as_fd(), 0o644)
+        });
+    written.map_err(|e| Error::io("write", path, e))
+}
+
 /// Write a small file at `path` (0644) by temp file + rename in its directory.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));

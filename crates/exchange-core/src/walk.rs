@@ -130,14 +130,31 @@ pub fn children(dir: &Path) -> std::io::Result<Vec<Seen>> {
 /// `visit` returns true for it, and not below [`SCAN_MAX_DEPTH`]. Entries that cannot be
 /// read are returned, not visited.
 pub fn scan(dir: &Path, visit: &mut dyn FnMut(&Seen) -> bool) -> Vec<Skipped> {
+    match safefs::open_dir(dir, false) {
+        // The visitor never fails, so neither does the walk.
+        Ok(fd) => stat_walk(&fd, dir, &mut |seen| Ok(visit(seen))).unwrap_or_default(),
+        Err(e) => vec![Skipped {
+            path: dir.to_path_buf(),
+            why: format!("cannot open directory ({e})"),
+        }],
+    }
+}
+
+/// The `lstat`-only walk of the directory open as `fd` (named `label`) behind [`scan`] and
+/// [`find_notebooks`]; `visit` says whether to descend into a directory.
+fn stat_walk(
+    fd: &OwnedFd,
+    label: &Path,
+    visit: &mut dyn FnMut(&Seen) -> Result<bool>,
+) -> Result<Vec<Skipped>> {
     let mut visitor = |found: Found<'_>| -> Result<bool> {
-        let Found::Stat(seen) = found else {
-            return Ok(false);
-        };
-        Ok(visit(&seen))
+        match found {
+            Found::Stat(seen) => visit(&seen),
+            Found::Open(_) => Ok(false),
+        }
     };
     let mut walker = Walker {
-        label: dir,
+        label,
         filter: &Filter {
             limits: Limits {
                 max_depth: SCAN_MAX_DEPTH as u64,
@@ -149,17 +166,8 @@ pub fn scan(dir: &Path, visit: &mut dyn FnMut(&Seen) -> bool) -> Vec<Skipped> {
         visit: &mut visitor,
         skipped: Vec::new(),
     };
-    match safefs::open_dir(dir, false) {
-        Ok(fd) => {
-            // The visitor never fails: only a failing `visit` stops a walk.
-            let _ = walker.dir(&fd, &PathBuf::new(), 1);
-        }
-        Err(e) => walker.skipped.push(Skipped {
-            path: dir.to_path_buf(),
-            why: format!("cannot open directory ({e})"),
-        }),
-    }
-    walker.skipped
+    walker.dir(fd, &PathBuf::new(), 1)?;
+    Ok(walker.skipped)
 }
 
 /// What `path` is, without following a symlink as its last component; None when absent.
@@ -383,16 +391,18 @@ impl Walker<'_, '_> {
 
 /// Relative paths of every `*.ipynb` regular file under `root` (recursive, sorted), like
 /// `nbgrader.utils.find_all_notebooks`, without following links.
+///
+/// Entries are only `lstat`ed, never opened: on a network volume a listing brings their
+/// attributes along, so finding a release's notebooks costs its directory listings alone.
 pub fn find_notebooks(root: &Path) -> Result<Vec<String>> {
     let fd = safefs::open_dir(root, true).map_err(|e| crate::Error::io("open", root, e))?;
     let mut found = Vec::new();
-    walk(fd, root, &Filter::everything(), &mut |entry| {
-        if let Entry::File(rel, _, _) = entry {
-            if rel.extension() == Some(OsStr::new("ipynb")) {
-                found.push(rel.to_string_lossy().into_owned());
-            }
+    stat_walk(&fd, root, &mut |seen| {
+        if seen.kind == Kind::File && seen.path.extension() == Some(OsStr::new("ipynb")) {
+            let rel = seen.path.strip_prefix(root).unwrap_or(&seen.path);
+            found.push(rel.to_string_lossy().into_owned());
         }
-        Ok(())
+        Ok(true)
     })?;
     found.sort();
     Ok(found)
