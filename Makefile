@@ -38,11 +38,12 @@ test-rust: ## Rust unit and integration tests
 test-python: ## pytest (real nbgrader CLI, server extension, browser), $(PYTEST_WORKERS) workers
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
-lint: setup ## cargo fmt --check, clippy -D warnings, ruff
+lint: develop ## cargo fmt --check, clippy -D warnings, ruff, stubtest (_core.pyi vs the built module)
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests hub
 	$(VENV)/bin/ruff format --check python tests hub
+	$(PY) -m mypy.stubtest nbgrader_k8s_exchange._core
 
 fmt: setup ## format Rust and Python in place
 	cargo fmt --all

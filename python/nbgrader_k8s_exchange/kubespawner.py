@@ -31,8 +31,8 @@ def exchange_mounts(
     username: str,
     student_courses: Iterable[str],
     instructor_courses: Iterable[str],
-    claim_name: str = "nbgrader-exchange",
-    mount_root: str = "/mnt/exchange",
+    claim_name: str = _core.DEFAULT_CLAIM_NAME,
+    mount_root: str = _core.DEFAULT_MOUNT_ROOT,
 ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     """The volumes and volumeMounts giving ``username`` its exchange directories.
 
@@ -96,9 +96,9 @@ def add_mounts(spawner: Any, volumes: Sequence[dict], mounts: Sequence[dict]) ->
     KubeSpawner accepts either a list or a dict (keyed, sorted by key) for both; both forms are
     kept. A volume with the same name, or a mount with the same mountPath, is never added twice.
     """
-    spawner.volumes = _add_unique(spawner.volumes, volumes, "name", "nbgrader-exchange")
+    spawner.volumes = _add_unique(spawner.volumes, volumes, "name", _core.VOLUME_NAME)
     spawner.volume_mounts = _add_unique(
-        spawner.volume_mounts, mounts, "mountPath", "nbgrader-exchange"
+        spawner.volume_mounts, mounts, "mountPath", _core.VOLUME_NAME
     )
 
 
@@ -108,8 +108,8 @@ def _user_groups(spawner: Any) -> List[str]:
 
 def make_pre_spawn_hook(
     *,
-    claim_name: str = "nbgrader-exchange",
-    mount_root: str = "/mnt/exchange",
+    claim_name: str = _core.DEFAULT_CLAIM_NAME,
+    mount_root: str = _core.DEFAULT_MOUNT_ROOT,
     student_group_prefix: str = "nbgrader-",
     instructor_group_prefix: str = "formgrade-",
     exchange_path: Optional[str] = None,
