@@ -38,11 +38,12 @@ test-rust: ## Rust unit and integration tests
 test-python: ## pytest (real nbgrader CLI, server extension, browser), $(PYTEST_WORKERS) workers
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
-lint: setup wheel-tools ## cargo fmt --check, clippy -D warnings, ruff, actionlint + shellcheck
+lint: develop wheel-tools ## cargo fmt --check, clippy -D warnings, ruff, stubtest (_core.pyi vs the built module), actionlint + shellcheck
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/ruff check python tests hub podsim
 	$(VENV)/bin/ruff format --check python tests hub podsim
+	$(PY) -m mypy.stubtest nbgrader_k8s_exchange._core
 	$(VENV)/bin/actionlint -shellcheck $(VENV)/bin/shellcheck
 	$(VENV)/bin/shellcheck tests/wheel/*.sh
 

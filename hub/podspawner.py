@@ -18,6 +18,7 @@ from kubernetes_asyncio.client import ApiClient
 from kubespawner.objects import make_pod
 from traitlets import Callable, Integer, List, Unicode
 
+from nbgrader_k8s_exchange import _core
 from podsim import start_pod
 
 # What the hub passes to a single-user server; the rest of the hub's environment stays out.
@@ -36,7 +37,7 @@ class PodSpawner(Spawner):
         help="Directory holding one home per user, mounted at /home/jovyan in their pod.",
     )
     claim_name = Unicode(
-        "nbgrader-exchange",
+        _core.DEFAULT_CLAIM_NAME,
         config=True,
         help="The claimName whose volumes are backed by exchange_dir.",
     )

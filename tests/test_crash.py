@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from nbgrader.utils import notebook_hash
 
 from nbgrader_k8s_exchange import _core
 from nbgrader_k8s_exchange.demo import Course, write_source_notebook
@@ -171,8 +172,8 @@ def test_killed_collect_update(course):
     shutil.copytree(course.exchange / "course101" / "outbound" / "ps1", home / "ps1")
     ex, cache = str(course.exchange), str(home / "cache")
     _core.submit(ex, "course101", "alice", "ps1", str(home / "ps1"), _stamp(), cache)
-    template = str(course.instructor_dir / "submitted" / "\0" / "ps1")
-    _core.collect(ex, "course101", "ps1", template)
+    structure = "{nbgrader_step}/{student_id}/{assignment_id}"
+    _core.collect(ex, "course101", "ps1", str(course.instructor_dir), structure, "submitted")
     (home / "ps1" / "data0" / "f0.txt").write_text("changed")
     _core.submit(ex, "course101", "alice", "ps1", str(home / "ps1"), _stamp(), cache)
     submitted = course.instructor_dir / "submitted" / "alice"
@@ -203,7 +204,8 @@ def test_killed_release_feedback(course):
             for nb in ("n1", "n2"):
                 body = f"<html>{tag} s{s} {nb}</html>".encode() * 20000
                 (d / f"{nb}.html").write_bytes(body)
-                versions.setdefault(_core.feedback_key(f"secret{s}", nb), set()).add(body)
+                key = notebook_hash(secret=f"secret{s}", notebook_id=nb)
+                versions.setdefault(key, set()).add(body)
     feedback = course.instructor_dir / "feedback"
 
     def check():

@@ -56,8 +56,8 @@ def exchange_mounts(
     username: str,
     student_courses: Iterable[str],
     instructor_courses: Iterable[str],
-    claim_name: str = "nbgrader-exchange",
-    mount_root: str = "/mnt/exchange",
+    claim_name: str = _core.DEFAULT_CLAIM_NAME,
+    mount_root: str = _core.DEFAULT_MOUNT_ROOT,
 ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     """The volumes and volumeMounts giving ``username`` its exchange directories.
 
@@ -158,8 +158,8 @@ def _user_groups(spawner: Any) -> List[str]:
 
 def make_pre_spawn_hook(
     *,
-    claim_name: str = "nbgrader-exchange",
-    mount_root: str = "/mnt/exchange",
+    claim_name: str = _core.DEFAULT_CLAIM_NAME,
+    mount_root: str = _core.DEFAULT_MOUNT_ROOT,
     student_group_prefix: str = "nbgrader-",
     instructor_group_prefix: str = "formgrade-",
     exchange_path: Optional[str] = None,
@@ -333,8 +333,8 @@ def _set_pod_fields(
 
 def make_modify_pod_hook(
     *,
-    claim_name: str = "nbgrader-exchange",
-    mount_root: str = "/mnt/exchange",
+    claim_name: str = _core.DEFAULT_CLAIM_NAME,
+    mount_root: str = _core.DEFAULT_MOUNT_ROOT,
     student_group_prefix: str = "nbgrader-",
     instructor_group_prefix: str = "formgrade-",
     exchange_path: Optional[str] = None,
@@ -425,8 +425,8 @@ SETTINGS = {
     "courses": None,
     "studentGroupPrefix": "nbgrader-",
     "instructorGroupPrefix": "formgrade-",
-    "claimName": "nbgrader-exchange",
-    "mountRoot": "/mnt/exchange",
+    "claimName": _core.DEFAULT_CLAIM_NAME,
+    "mountRoot": _core.DEFAULT_MOUNT_ROOT,
     "hubExchangePath": None,
     "uid": 1000,
     "gid": 100,

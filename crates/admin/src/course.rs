@@ -5,12 +5,12 @@ use std::path::Path;
 use anyhow::bail;
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
-use exchange_core::safefs::{self, Kind};
+use exchange_core::walk::{self, Kind};
 
 /// The course `course` under `root`, which must exist as a real directory.
 pub fn existing(root: &Path, course: &str) -> anyhow::Result<Course> {
     let c = Course::new(root, course)?;
-    match safefs::lkind(c.dir()) {
+    match walk::kind_of(c.dir()) {
         Ok(Some(Kind::Dir)) => Ok(c),
         Ok(None) => bail!(
             "course {course:?} does not exist under {} (create it with `nbgrader-k8s init {course}`)",

@@ -6,14 +6,14 @@ use std::time::Duration;
 use anyhow::bail;
 use exchange_core::ids::IdKind;
 use exchange_core::layout::Course;
+use exchange_core::leftovers::{leftovers, Leftover};
 use exchange_core::names::parse_submission;
-use exchange_core::safefs::{self, Kind};
-use exchange_core::stage::{withdraw, STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
+use exchange_core::ops::place::remove_tree;
+use exchange_core::walk::{self, Kind};
 use serde_json::json;
 
 use crate::course::{child_ids, existing};
 use crate::output::{print_json, progress, Table};
-use crate::scan;
 
 /// `gc` arguments.
 #[derive(Debug, clap::Args)]
@@ -57,6 +57,8 @@ pub struct Args {
 #[derive(Debug, Clone)]
 struct Victim {
     kind: &'static str,
+    /// Set for a leftover, removed as such.
+    leftover: Option<Leftover>,
     student: Option<String>,
     path: PathBuf,
     reason: String,
@@ -97,27 +99,16 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     Ok(if failed.is_empty() { 0 } else { 1 })
 }
 
-/// Our dot-named entries directly in `dir` whose mtime is older than `age`.
+/// The leftovers directly in `dir` older than `age` (the core's one rule).
 fn staging_in(dir: &Path, student: Option<&str>, age: Duration) -> Vec<Victim> {
-    let Ok(children) = scan::children(dir) else {
-        return Vec::new();
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    children
+    leftovers(dir, age)
         .into_iter()
-        .filter(|c| {
-            [STAGING_PREFIX, TRASH_PREFIX, TMP_PREFIX]
-                .iter()
-                .any(|p| c.name.starts_with(p))
-        })
-        .filter(|c| now - c.mtime >= age.as_secs() as i64)
-        .map(|c| Victim {
+        .map(|left| Victim {
             kind: "staging",
             student: student.map(str::to_string),
-            reason: format!("left by an interrupted run ({} s old)", now - c.mtime),
-            path: c.path,
+            reason: format!("left by an interrupted run ({} s old)", left.age.as_secs()),
+            path: left.path.clone(),
+            leftover: Some(left),
         })
         .collect()
 }
@@ -130,7 +121,7 @@ fn old_submissions(
     older_than: Option<Duration>,
     now: chrono::NaiveDateTime,
 ) -> Vec<Victim> {
-    let Ok(children) = scan::children(inbox) else {
+    let Ok(children) = walk::children(inbox) else {
         return Vec::new();
     };
     let mut subs: Vec<(String, chrono::NaiveDateTime, PathBuf)> = children
@@ -159,6 +150,7 @@ fn old_submissions(
         }
         out.push(Victim {
             kind: "resubmission",
+            leftover: None,
             student: Some(student.to_string()),
             path: path.clone(),
             reason: format!(
@@ -171,14 +163,10 @@ fn old_submissions(
 }
 
 fn remove(v: &Victim) -> Result<(), String> {
-    if v.kind == "staging" {
-        return safefs::remove_any(&v.path).map_err(|e| e.to_string());
+    if let Some(left) = &v.leftover {
+        return left.remove().map_err(|e| e.to_string());
     }
-    match withdraw(&v.path) {
-        Ok((_, None)) => Ok(()),
-        Ok((_, Some(warning))) => Err(warning),
-        Err(e) => Err(e.to_string()),
-    }
+    remove_tree(&v.path).map(|_| ()).map_err(|e| e.to_string())
 }
 
 fn report(

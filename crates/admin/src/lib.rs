@@ -10,6 +10,8 @@
 //! on a terminal); `--json` prints one JSON document on stdout instead. Exit codes: 0 done,
 //! 1 error (one line on stderr), 2 usage error, 3 `audit` found high-severity problems.
 
+#![deny(missing_docs)]
+
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +28,7 @@ mod mounts;
 mod output;
 mod provision;
 mod roster;
-mod scan;
+
 mod status;
 
 /// Exit code of a usage error (clap's).
@@ -47,7 +49,7 @@ const ROOT_HELP: &str = "The exchange root: where the exchange volume is mounted
     after_help = "Run `nbgrader-k8s help SUBCOMMAND` for each subcommand's options and examples."
 )]
 struct Cli {
-    #[arg(long, global = true, env = "NBGRADER_K8S_ROOT", default_value = "/mnt/exchange", help = ROOT_HELP)]
+    #[arg(long, global = true, env = "NBGRADER_K8S_ROOT", default_value = exchange_core::mounts::DEFAULT_MOUNT_ROOT, help = ROOT_HELP)]
     root: PathBuf,
     #[command(subcommand)]
     command: Command,

@@ -2,7 +2,9 @@
 //! the same rules (`exchange_core::mounts`) as the Python `pre_spawn_hook`.
 
 use anyhow::Context;
-use exchange_core::mounts::{exchange_mounts, Mount, VOLUME_NAME};
+use exchange_core::mounts::{
+    pod_mounts, PodMounts, DEFAULT_CLAIM_NAME, DEFAULT_MOUNT_ROOT, VOLUME_NAME,
+};
 use serde_json::{json, Value};
 
 use crate::output::print_json;
@@ -48,10 +50,10 @@ pub struct Args {
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// The PersistentVolumeClaim of the exchange volume.
-    #[arg(long, default_value = "nbgrader-exchange")]
+    #[arg(long, default_value = DEFAULT_CLAIM_NAME)]
     pub claim_name: String,
     /// Where the exchange appears in the pod (`Exchange.root` there).
-    #[arg(long, default_value = "/mnt/exchange")]
+    #[arg(long, default_value = DEFAULT_MOUNT_ROOT)]
     pub mount_root: String,
     /// Do not double `{` and `}` (for a pod manifest rather than KubeSpawner config).
     #[arg(long)]
@@ -60,14 +62,15 @@ pub struct Args {
 
 /// Run `mounts`.
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let found = exchange_mounts(
+    let found = pod_mounts(
         &args.user,
         &args.student_of,
         &args.instructor_of,
+        &args.claim_name,
         &args.mount_root,
     )
     .with_context(|| format!("cannot compute the mounts of {:?}", args.user))?;
-    let doc = document(&found, &args.claim_name, args.raw);
+    let doc = document(&found, args.raw);
     if args.json || args.format == Format::Json {
         print_json(&doc)?;
     } else {
@@ -78,26 +81,21 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
 
 /// `{"volumes": [...], "volume_mounts": [...]}` as KubeSpawner's traits take them (both
 /// empty when the user has no course).
-pub fn document(mounts: &[Mount], claim_name: &str, raw: bool) -> Value {
-    let text = |s: &str| {
-        if raw {
-            s.replace("{{", "{").replace("}}", "}")
-        } else {
-            s.to_string()
-        }
-    };
-    let volumes = if mounts.is_empty() {
-        vec![]
-    } else {
-        vec![json!({"name": VOLUME_NAME, "persistentVolumeClaim": {"claimName": claim_name}})]
-    };
-    let list: Vec<Value> = mounts
+pub fn document(found: &PodMounts, raw: bool) -> Value {
+    let volumes: Vec<Value> = found
+        .claim_name
+        .iter()
+        .map(|claim| json!({"name": VOLUME_NAME, "persistentVolumeClaim": {"claimName": claim}}))
+        .collect();
+    let list: Vec<Value> = found
+        .mounts
         .iter()
         .map(|m| {
+            let m = if raw { m.unescaped() } else { m.clone() };
             let mut v = json!({
                 "name": VOLUME_NAME,
-                "mountPath": text(&m.mount_path),
-                "subPath": text(&m.sub_path),
+                "mountPath": m.mount_path,
+                "subPath": m.sub_path,
             });
             if m.read_only {
                 v["readOnly"] = json!(true);
@@ -163,8 +161,11 @@ mod tests {
 
     #[test]
     fn yaml_shape() {
-        let m = exchange_mounts("we{ir}d", &["c1".to_string()], &[], "/mnt/exchange").unwrap();
-        let text = yaml(&document(&m[..1], "pvc", false));
+        let mut m =
+            pod_mounts("we{ir}d", &["c1".to_string()], &[], "pvc", "/mnt/exchange").unwrap();
+        let all = m.clone();
+        m.mounts.truncate(1);
+        let text = yaml(&document(&m, false));
         assert_eq!(
             text,
             "volumes:\n  \
@@ -177,9 +178,10 @@ mod tests {
                  subPath: \"c1/outbound\"\n    \
                  readOnly: true\n"
         );
-        let raw = document(&m, "pvc", true);
+        let raw = document(&all, true);
         assert_eq!(raw["volume_mounts"][1]["subPath"], "c1/inbound/we{ir}d");
-        let none = yaml(&document(&[], "pvc", false));
+        let nothing = pod_mounts("x", &[], &[], "pvc", "/m").unwrap();
+        let none = yaml(&document(&nothing, false));
         assert_eq!(none, "volumes: []\nvolume_mounts: []\n");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -10,9 +10,9 @@ use rustix::fs::{RenameFlags, CWD};
 use rustix::io::Errno;
 
 use crate::error::{Error, Result};
+use crate::leftovers::TMP_PREFIX;
 use crate::names::random_part;
 use crate::safefs;
-use crate::stage::TMP_PREFIX;
 use crate::walk::{walk, Entry, Filter};
 
 /// How [`copy_tree`] copies.
@@ -50,20 +50,20 @@ pub fn copy_tree(
 ) -> Result<CopyReport> {
     let limits = opts.filter.limits;
     let mut report = CopyReport {
-        newest_ctime: ctime_of(src.as_fd()),
+        newest_ctime: safefs::meta_of(src.as_fd()).map_or(0, |m| m.ctime),
         ..CopyReport::default()
     };
     let warnings = walk(src, label, &opts.filter, &mut |entry| match entry {
-        Entry::Dir(rel, fd) => {
-            report.newest_ctime = report.newest_ctime.max(ctime_of(fd));
+        Entry::Dir(rel, meta) => {
+            report.newest_ctime = report.newest_ctime.max(meta.ctime);
             make_dir(&dest.join(rel), opts.skip_existing)
         }
-        Entry::File(rel, mut file, _) => {
+        Entry::File(rel, mut file, meta) => {
             let target = dest.join(rel);
             if opts.skip_existing && safefs::lkind(&target).ok().flatten().is_some() {
                 return Ok(());
             }
-            report.newest_ctime = report.newest_ctime.max(ctime_of(file.as_fd()));
+            report.newest_ctime = report.newest_ctime.max(meta.ctime);
             if limits.max_files > 0 && report.files.len() as u64 >= limits.max_files {
                 return Err(Error::TooBig(format!(
                     "{} is too big: it holds more than max_files={} files",
@@ -149,11 +149,6 @@ fn write_file_beside(target: &Path, src: &mut fs::File) -> Result<u64> {
             Err(Error::io("create", target, e))
         }
     }
-}
-
-/// The ctime of an open entry (0 when it cannot be read).
-fn ctime_of(fd: BorrowedFd<'_>) -> i64 {
-    rustix::fs::fstat(fd).map_or(0, |s| s.st_ctime)
 }
 
 /// `O_NOFOLLOW` as a raw flag for `OpenOptions` (create_new already refuses links; this

@@ -59,6 +59,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// Every value [`Error::kind`] can return (the binding's `ErrorKind` must list them).
+    pub const KINDS: &'static [&'static str] = &[
+        "invalid_id",
+        "invalid_timestamp",
+        "invalid_argument",
+        "not_found",
+        "exists",
+        "too_big",
+        "missing_notebooks",
+        "unsafe_path",
+        "io",
+    ];
+
     /// Short machine-readable name of the error kind (the Python `kind` attribute).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -109,5 +122,32 @@ mod tests {
         let e = Error::io("read", Path::new("/x"), std::io::ErrorKind::NotFound);
         assert_eq!(e.kind(), "io");
         assert!(e.to_string().starts_with("cannot read /x"));
+    }
+
+    #[test]
+    fn every_kind_is_listed() {
+        let all = [
+            Error::InvalidId {
+                kind: "course".into(),
+                value: String::new(),
+                reason: "",
+            },
+            Error::InvalidTimestamp {
+                value: String::new(),
+                reason: String::new(),
+            },
+            Error::InvalidArgument(String::new()),
+            Error::NotFound(String::new()),
+            Error::Exists(String::new()),
+            Error::TooBig(String::new()),
+            Error::MissingNotebooks(String::new()),
+            Error::UnsafePath {
+                path: String::new(),
+                reason: "",
+            },
+            Error::io("read", Path::new("/x"), std::io::Error::other("e")),
+        ];
+        let kinds: Vec<_> = all.iter().map(Error::kind).collect();
+        assert_eq!(kinds, Error::KINDS);
     }
 }

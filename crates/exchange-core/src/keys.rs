@@ -1,13 +1,62 @@
 //! Feedback keys, identical to `nbgrader.utils.notebook_hash` and `make_unique_key`.
-
-use std::path::Path;
+//!
+//! Released feedback is `feedback_public/{student}/{key}.html`; which `{key}` a notebook of a
+//! submission has is decided by [`feedback_keys`] alone, for release, list, fetch and
+//! migrate alike.
 
 use md5::{Digest, Md5};
 
-use crate::error::{Error, Result};
+/// The notebook of a submission whose feedback keys are wanted.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyInput<'a> {
+    /// Course id.
+    pub course: &'a str,
+    /// Assignment id.
+    pub assignment: &'a str,
+    /// Notebook id (the file stem).
+    pub notebook_id: &'a str,
+    /// Student id.
+    pub student: &'a str,
+    /// The submission's timestamp string.
+    pub timestamp: &'a str,
+    /// The contents of its `submission_secret.txt`, if it has one.
+    pub secret: Option<&'a str>,
+}
+
+/// The keys feedback for `input`'s notebook is released under, best first.
+///
+/// A submission with a (non-empty) secret has one key, `notebook_hash(secret=...,
+/// notebook_id=...)` (nbgrader >= 0.9.3 writes the secret at submit). Without one, the legacy
+/// content hashes of the submitted notebook's bytes: with the unique key (what nbgrader's
+/// release writes and its list and fetch look for), then without it (what the oldest
+/// releases wrote, which nbgrader's fetch still accepts). An empty secret counts as none, as
+/// nbgrader's fetch treats it. A release writes the first key; readers accept any of them.
+/// `notebook_bytes` is called only for the legacy keys; None there means no key.
+pub fn feedback_keys(
+    input: &KeyInput<'_>,
+    notebook_bytes: impl FnOnce() -> Option<Vec<u8>>,
+) -> Vec<String> {
+    if let Some(secret) = input.secret.filter(|s| !s.is_empty()) {
+        return vec![feedback_key(secret, input.notebook_id)];
+    }
+    let Some(bytes) = notebook_bytes() else {
+        return Vec::new();
+    };
+    let unique = unique_key(
+        input.course,
+        input.assignment,
+        input.notebook_id,
+        input.student,
+        input.timestamp,
+    );
+    vec![
+        legacy_key_of_bytes(&bytes, Some(&unique)),
+        legacy_key_of_bytes(&bytes, None),
+    ]
+}
 
 /// `notebook_hash(secret=secret, notebook_id=notebook_id)`: md5(secret ++ notebook id).
-pub fn feedback_key(secret: &str, notebook_id: &str) -> String {
+pub(crate) fn feedback_key(secret: &str, notebook_id: &str) -> String {
     let mut m = Md5::new();
     m.update(secret.as_bytes());
     m.update(notebook_id.as_bytes());
@@ -15,7 +64,7 @@ pub fn feedback_key(secret: &str, notebook_id: &str) -> String {
 }
 
 /// `notebook_hash(path, unique_key)` over the file's bytes already read.
-pub fn legacy_key_of_bytes(bytes: &[u8], unique_key: Option<&str>) -> String {
+pub(crate) fn legacy_key_of_bytes(bytes: &[u8], unique_key: Option<&str>) -> String {
     let mut m = Md5::new();
     m.update(bytes);
     if let Some(key) = unique_key.filter(|k| !k.is_empty()) {
@@ -24,14 +73,8 @@ pub fn legacy_key_of_bytes(bytes: &[u8], unique_key: Option<&str>) -> String {
     hex(&m.finalize())
 }
 
-/// `notebook_hash(path, unique_key)`: md5 of the file's bytes, then of the key.
-pub fn legacy_feedback_key(path: &Path, unique_key: Option<&str>) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    Ok(legacy_key_of_bytes(&bytes, unique_key))
-}
-
 /// `make_unique_key(course, assignment, notebook, student, timestamp)`.
-pub fn unique_key(
+pub(crate) fn unique_key(
     course: &str,
     assignment: &str,
     notebook: &str,
@@ -65,21 +108,24 @@ mod tests {
     }
 
     #[test]
-    fn legacy_from_file_and_unique_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nb.ipynb");
-        std::fs::write(&path, b"{}").unwrap();
-        let key = unique_key("c", "a", "nb", "s", "t");
-        assert_eq!(key, "c+a+nb+s+t");
-        assert_eq!(
-            legacy_feedback_key(&path, Some(&key)).unwrap(),
-            md5_hex(b"{}c+a+nb+s+t")
-        );
-        assert_eq!(
-            legacy_feedback_key(&dir.path().join("x"), None)
-                .unwrap_err()
-                .kind(),
-            "io"
-        );
+    fn secret_wins_else_both_legacy_keys() {
+        let input = KeyInput {
+            course: "c",
+            assignment: "a",
+            notebook_id: "nb",
+            student: "s",
+            timestamp: "t",
+            secret: Some("sec"),
+        };
+        let never = || -> Option<Vec<u8>> { panic!("the notebook is not read with a secret") };
+        assert_eq!(feedback_keys(&input, never), [md5_hex(b"secnb")]);
+        for secret in [None, Some("")] {
+            let legacy = KeyInput { secret, ..input };
+            assert_eq!(
+                feedback_keys(&legacy, || Some(b"{}".to_vec())),
+                [md5_hex(b"{}c+a+nb+s+t"), md5_hex(b"{}")]
+            );
+            assert!(feedback_keys(&legacy, || None).is_empty());
+        }
     }
 }

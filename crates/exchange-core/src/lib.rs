@@ -7,29 +7,36 @@
 //! directories into their pod; this crate must not undo that isolation, so:
 //!
 //! * ids becoming path components are validated first ([`ids`]);
-//! * student trees are walked and copied without ever following a symlink ([`safefs`],
-//!   [`walk`], [`copy`]); one student's bad entry is a warning, not a failure;
-//! * everything others read is staged under a dot name and published by `rename` ([`stage`]).
+//! * student trees are walked and copied without ever following a symlink ([`walk`]); one
+//!   student's bad entry is a warning, not a failure;
+//! * everything others read is staged under a dot name and published by `rename`, and what
+//!   an interrupted run leaves is recognised by one rule ([`leftovers`]).
 //!
 //! The operations nbgrader's exchange classes need live in [`ops`]; each returns plain data
 //! with a list of warnings, and fails with one [`Error`] whose [`Error::kind`] the Python
-//! binding exposes.
+//! binding exposes. Each rule that keeps us compatible or safe has one home here, and the
+//! primitives under them (no-follow file access, staging, the copy, globbing) are private
+//! to this crate, so the admin CLI and the binding use the rules and cannot re-derive
+//! them: feedback keys ([`keys::feedback_keys`]), leftovers ([`leftovers::leftovers`]),
+//! walking ([`walk::scan`]), pod mounts ([`mounts::pod_mounts`]), local paths
+//! ([`layout::LocalDirs`]), submission names ([`names`]), backdating ([`backdate`]).
 
 #![deny(missing_docs)]
 
 pub mod backdate;
-pub mod copy;
+pub(crate) mod copy;
 pub mod error;
-pub mod glob;
+pub(crate) mod glob;
 pub mod ids;
 pub mod keys;
 pub mod layout;
+pub mod leftovers;
 pub mod migrated;
 pub mod mounts;
 pub mod names;
 pub mod ops;
-pub mod safefs;
-pub mod stage;
+pub(crate) mod safefs;
+pub(crate) mod stage;
 pub mod timestamp;
 pub mod walk;
 

@@ -7,6 +7,37 @@ use crate::ids::{validate, IdKind};
 
 /// Name of the volume and of every mount.
 pub const VOLUME_NAME: &str = "nbgrader-exchange";
+/// The exchange volume's PersistentVolumeClaim unless configured otherwise.
+pub const DEFAULT_CLAIM_NAME: &str = "nbgrader-exchange";
+/// Where the exchange appears in a pod (`Exchange.root` there) unless configured otherwise.
+pub const DEFAULT_MOUNT_ROOT: &str = "/mnt/exchange";
+
+/// A user's pod's share of the exchange, in KubeSpawner's terms: the `volumes` and
+/// `volume_mounts` to add. Both are empty for a user in no course.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodMounts {
+    /// The exchange volume (`{"name": VOLUME_NAME, "persistentVolumeClaim": {"claimName":
+    /// claim_name}}`), once, when there is any mount.
+    pub claim_name: Option<String>,
+    /// The `volumeMounts` entries, all of volume [`VOLUME_NAME`].
+    pub mounts: Vec<Mount>,
+}
+
+/// The `volumes` and `volume_mounts` for `username` (see [`exchange_mounts`]) on the claim
+/// `claim_name`, mounted under `mount_root`.
+pub fn pod_mounts(
+    username: &str,
+    student_courses: &[String],
+    instructor_courses: &[String],
+    claim_name: &str,
+    mount_root: &str,
+) -> Result<PodMounts> {
+    let mounts = exchange_mounts(username, student_courses, instructor_courses, mount_root)?;
+    Ok(PodMounts {
+        claim_name: (!mounts.is_empty()).then(|| claim_name.to_string()),
+        mounts,
+    })
+}
 
 /// One KubeSpawner `volumeMounts` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +94,19 @@ pub fn escape_format(value: &str) -> String {
     value.replace('{', "{{").replace('}', "}}")
 }
 
+impl Mount {
+    /// The same mount with `{`/`}` as they are, for a plain pod manifest rather than
+    /// KubeSpawner config (the inverse of [`escape_format`]).
+    pub fn unescaped(&self) -> Mount {
+        let raw = |s: &str| s.replace("{{", "{").replace("}}", "}");
+        Mount {
+            mount_path: raw(&self.mount_path),
+            sub_path: raw(&self.sub_path),
+            read_only: self.read_only,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +141,16 @@ mod tests {
         assert_eq!(m[1].sub_path, "c/inbound/we{{ir}}d");
         assert!(exchange_mounts("../x", &s(&["c"]), &[], "/m").is_err());
         assert!(exchange_mounts("x", &s(&["a+b"]), &[], "/m").is_err());
+        assert_eq!(m[1].unescaped().sub_path, "c/inbound/we{ir}d");
+    }
+
+    #[test]
+    fn pod_mounts_name_the_claim_only_when_needed() {
+        let none = pod_mounts("x", &[], &[], DEFAULT_CLAIM_NAME, DEFAULT_MOUNT_ROOT).unwrap();
+        assert_eq!(none.claim_name, None);
+        assert!(none.mounts.is_empty());
+        let some = pod_mounts("x", &s(&["c"]), &[], "pvc", DEFAULT_MOUNT_ROOT).unwrap();
+        assert_eq!(some.claim_name.as_deref(), Some("pvc"));
+        assert_eq!(some.mounts[0].mount_path, "/mnt/exchange/c/outbound");
     }
 }

@@ -65,6 +65,46 @@ impl Kind {
     }
 }
 
+/// What `lstat` (or `fstat` of an entry opened without following links) says of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// Its kind, never following a symlink.
+    pub kind: Kind,
+    /// Owner uid.
+    pub uid: u32,
+    /// Owner gid.
+    pub gid: u32,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Change time, seconds since the epoch: stamped by the kernel (or NFS server) on every
+    /// change, which a student cannot set (see [`crate::backdate`]).
+    pub ctime: i64,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+}
+
+impl Meta {
+    /// From an `lstat`/`fstat` result.
+    pub fn of(stat: &Stat) -> Meta {
+        Meta {
+            kind: Kind::of(stat),
+            uid: stat.st_uid,
+            gid: stat.st_gid,
+            mode: stat.st_mode & 0o7777,
+            size: u64::try_from(stat.st_size).unwrap_or(0),
+            ctime: stat.st_ctime,
+            mtime: stat.st_mtime,
+        }
+    }
+}
+
+/// `fstat` of an open entry.
+pub fn meta_of(fd: BorrowedFd<'_>) -> io::Result<Meta> {
+    Ok(Meta::of(&rfs::fstat(fd)?))
+}
+
 /// `lstat(path)`: the entry's kind, or None when it does not exist.
 pub fn lkind(path: &Path) -> io::Result<Option<Kind>> {
     match rfs::lstat(path) {
@@ -104,17 +144,17 @@ pub fn open_dir_path_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd
 
 /// Open the regular file `name` inside `dir` for reading, refusing anything else
 /// (checked again on the open descriptor, so a swap after `lstat` is caught).
-pub fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<(File, u64)> {
+pub fn open_file_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<(File, Meta)> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let fd = rfs::openat(dir, name, flags, Mode::empty())?;
-    let stat = rfs::fstat(&fd)?;
-    if Kind::of(&stat) != Kind::File {
+    let meta = Meta::of(&rfs::fstat(&fd)?);
+    if meta.kind != Kind::File {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "not a regular file",
         ));
     }
-    Ok((File::from(fd), stat.st_size as u64))
+    Ok((File::from(fd), meta))
 }
 
 /// An entry of a directory listing.

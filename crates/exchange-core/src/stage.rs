@@ -4,9 +4,9 @@
 //! Replacing a directory moves the old one aside to `.nbk8s-trash-*` first, so a reader
 //! sees the old tree, the new tree, or (for an instant) nothing, never a half-written one.
 //! Where readers copy whole trees while it happens (students fetching a release), the old
-//! tree is kept as trash until a later [`sweep`], so a copy begun before the switch ends
+//! tree is kept as trash until a later [`sweep`](crate::leftovers::sweep), so a copy begun before the switch ends
 //! whole instead of losing the files deleted under it.
-//! Readers ignore dot-named entries; [`sweep`] removes ones left by an interrupted run.
+//! Readers ignore dot-named entries; [`sweep`](crate::leftovers::sweep) removes ones left by an interrupted run.
 
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
@@ -14,25 +14,13 @@ use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 
 use crate::error::{Error, Result};
+use crate::leftovers::{STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
 use crate::names::random_part;
 use crate::safefs;
-
-/// Prefix of staging directories.
-pub const STAGING_PREFIX: &str = ".nbk8s-staging-";
-/// Prefix of directories moved aside before removal.
-pub const TRASH_PREFIX: &str = ".nbk8s-trash-";
-/// Prefix of temporary files.
-pub const TMP_PREFIX: &str = ".nbk8s-tmp-";
-
-/// Whether a direct child name is the exchange's own (staging, trash) rather than data.
-pub fn is_ours(name: &str) -> bool {
-    name.starts_with('.')
-}
 
 /// A dot-named directory being filled; removed on drop unless published.
 #[derive(Debug)]
@@ -79,7 +67,7 @@ impl Staged {
     }
 
     /// Rename into `parent/name`, replacing what is there, but leave the old entry as
-    /// dot-named trash for [`sweep`] to remove later: a reader that opened the old tree
+    /// dot-named trash for [`sweep`](crate::leftovers::sweep) to remove later: a reader that opened the old tree
     /// before the switch (a student fetching a release) finishes copying all of it.
     pub fn publish_keeping_old(self, name: &str) -> Result<Published> {
         self.publish_inner(name, true, false)
@@ -132,7 +120,7 @@ pub fn move_aside(path: &Path) -> Result<PathBuf> {
     Ok(trash)
 }
 
-/// Remove a trash entry; a warning when that fails (the next [`sweep`] retries).
+/// Remove a trash entry; a warning when that fails (the next [`sweep`](crate::leftovers::sweep) retries).
 pub fn remove_trash(trash: &Path) -> Option<String> {
     safefs::remove_any(trash).err().map(|e| {
         format!(
@@ -154,7 +142,7 @@ pub fn withdraw(path: &Path) -> Result<(bool, Option<String>)> {
     Ok((true, remove_trash(&trash)))
 }
 
-/// Withdraw `path` by moving it aside to dot-named trash, left for [`sweep`] (see
+/// Withdraw `path` by moving it aside to dot-named trash, left for [`sweep`](crate::leftovers::sweep) (see
 /// [`Staged::publish_keeping_old`]). Ok(false) if it was absent.
 pub fn withdraw_keeping_old(path: &Path) -> Result<bool> {
     if safefs::lkind(path)
@@ -165,37 +153,6 @@ pub fn withdraw_keeping_old(path: &Path) -> Result<bool> {
     }
     move_aside(path)?;
     Ok(true)
-}
-
-/// Remove staging/trash/tmp entries in `dir` older than `age` (left by interrupted runs);
-/// returns warnings for the ones that could not be removed.
-pub fn sweep(dir: &Path, age: Duration) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let now = SystemTime::now();
-    let mut warnings = Vec::new();
-    for entry in entries.filter_map(|e| e.ok()) {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let ours = [STAGING_PREFIX, TRASH_PREFIX, TMP_PREFIX]
-            .iter()
-            .any(|p| name.starts_with(p));
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .map(|t| now.duration_since(t).unwrap_or_default() >= age)
-            .unwrap_or(false);
-        if ours && old {
-            if let Err(e) = safefs::remove_any(&entry.path()) {
-                warnings.push(format!(
-                    "could not remove leftover {} ({e})",
-                    entry.path().display()
-                ));
-            }
-        }
-    }
-    warnings
 }
 
 /// Write `bytes` as `name` inside the directory open as `dir` (0644), via a dot-named temp
@@ -217,6 +174,22 @@ pub fn write_file_at(dir: BorrowedFd<'_>, name: &str, bytes: &[u8]) -> std::io::
         let _ = rustix::fs::unlinkat(dir, tmp.as_str(), AtFlags::empty());
     }
     result
+}
+
+/// Create the file `path` (0644), which must not exist yet, with `bytes`: for a file in a
+/// staging directory, which no reader sees until it is published.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            safefs::set_mode_of(f.as_fd(), 0o644)
+        });
+    written.map_err(|e| Error::io("write", path, e))
 }
 
 /// Write a small file at `path` (0644) by temp file + rename in its directory.
@@ -254,7 +227,9 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert!(names.iter().all(|n| is_ours(&n.to_string_lossy())));
+        assert!(names
+            .iter()
+            .all(|n| crate::leftovers::is_reserved(&n.to_string_lossy())));
         let out = staged.publish("final", false).unwrap();
         assert!(!out.replaced);
         assert_eq!(fs::read_to_string(t.path().join("final/f")).unwrap(), "1");
@@ -278,15 +253,8 @@ mod tests {
     }
 
     #[test]
-    fn leftovers_are_swept_and_withdraw_works() {
+    fn withdraw_works() {
         let t = tempfile::tempdir().unwrap();
-        fs::create_dir(t.path().join(format!("{STAGING_PREFIX}x"))).unwrap();
-        fs::create_dir(t.path().join(".student-dotdir")).unwrap();
-        assert!(sweep(t.path(), Duration::from_secs(3600)).is_empty());
-        assert!(t.path().join(format!("{STAGING_PREFIX}x")).exists());
-        sweep(t.path(), Duration::ZERO);
-        assert!(!t.path().join(format!("{STAGING_PREFIX}x")).exists());
-        assert!(t.path().join(".student-dotdir").exists());
         fs::create_dir(t.path().join("gone")).unwrap();
         assert!(withdraw(&t.path().join("gone")).unwrap().0);
         assert!(!withdraw(&t.path().join("gone")).unwrap().0);

@@ -144,12 +144,16 @@ fn run_once(op: &str, dir: &Path, i: u64) {
             })
             .unwrap();
             if op == "collect" {
-                let template = format!("{}/submitted/\0/ps1", dir.display());
+                let template = dir.to_path_buf();
                 collect(&CollectRequest {
                     root: &root,
                     course: "c1",
                     assignment: "ps1",
-                    dest_template: &template,
+                    dest: exchange_core::layout::CourseDirs {
+                        root: &template,
+                        directory_structure: "{nbgrader_step}/{student_id}/{assignment_id}",
+                        submitted_directory: "submitted",
+                    },
                     students: None,
                     update: true,
                     before_duedate: false,

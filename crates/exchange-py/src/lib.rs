@@ -4,10 +4,12 @@
 //! filesystem, and converts the result to the dicts `_core.pyi` documents. Core errors
 //! become `ExchangeCoreError` with a `kind` attribute.
 
+#![deny(missing_docs)]
+
 use std::path::{Path, PathBuf};
 
 use exchange_core::ids::{validate, IdKind};
-use exchange_core::layout::display;
+use exchange_core::layout::{display, CourseDirs, LocalDirs};
 use exchange_core::ops::{
     collect as collect_op, feedback, fetch, list, provision, release, submit as submit_op,
 };
@@ -35,35 +37,77 @@ fn run<T: Send>(
     py.detach(f).map_err(|e| to_py_err(py, e))
 }
 
+/// Raise unless ``value`` is a safe id of ``kind`` ("course", "assignment", "student",
+/// "notebook"). Refused everywhere: empty, ``/``, NUL, ``.``/``..``, a leading ``.``, over 255
+/// bytes. Course and assignment ids also refuse ``+`` and ``*``.
 #[pyfunction]
 fn validate_id(py: Python<'_>, kind: &str, value: &str) -> PyResult<()> {
     let kind = IdKind::parse(kind).map_err(|e| to_py_err(py, e))?;
     validate(kind, value).map_err(|e| to_py_err(py, e))
 }
 
+/// nbgrader timestamp string -> ISO 8601 UTC (``YYYY-MM-DDTHH:MM:SS.ffffff``, naive).
+/// Raises on a string it cannot read.
 #[pyfunction]
 fn parse_timestamp(py: Python<'_>, value: &str) -> PyResult<String> {
     let parsed = timestamp::parse(value).map_err(|e| to_py_err(py, e))?;
     Ok(timestamp::to_iso(&parsed))
 }
 
+/// The keys feedback for a submission's notebook is released under, best first: the
+/// secret's key when ``secret`` is given (and not empty), else the legacy content hashes of
+/// the notebook at ``notebook_path`` (with the unique key, then without; none when it cannot
+/// be read). Release writes the first; list and fetch accept any. It is the one rule every
+/// operation of the core uses, equal to ``nbgrader.utils.notebook_hash``.
 #[pyfunction]
-fn feedback_key(secret: &str, notebook_id: &str) -> String {
-    keys::feedback_key(secret, notebook_id)
-}
-
-#[pyfunction]
-#[pyo3(signature = (notebook_path, unique_key=None))]
-fn legacy_feedback_key(
+#[pyo3(signature = (course, assignment, notebook_id, student, timestamp, *, secret=None, notebook_path=None))]
+#[allow(clippy::too_many_arguments)]
+fn feedback_keys(
     py: Python<'_>,
-    notebook_path: PathBuf,
-    unique_key: Option<String>,
-) -> PyResult<String> {
-    run(py, || {
-        keys::legacy_feedback_key(&notebook_path, unique_key.as_deref())
-    })
+    course: &str,
+    assignment: &str,
+    notebook_id: &str,
+    student: &str,
+    timestamp: &str,
+    secret: Option<&str>,
+    notebook_path: Option<PathBuf>,
+) -> Vec<String> {
+    let input = keys::KeyInput {
+        course,
+        assignment,
+        notebook_id,
+        student,
+        timestamp,
+        secret,
+    };
+    py.detach(|| keys::feedback_keys(&input, || std::fs::read(notebook_path?).ok()))
 }
 
+/// ``{assignment_dir}/[{course}/]{assignment}``, absolute and normalised like
+/// ``os.path.abspath``: where a student's copy of an assignment lives.
+#[pyfunction]
+fn local_assignment_path(
+    assignment_dir: PathBuf,
+    path_includes_course: bool,
+    course: &str,
+    assignment: &str,
+) -> String {
+    let local = LocalDirs {
+        assignment_dir: &assignment_dir,
+        path_includes_course,
+    };
+    display(&local.assignment(course, assignment))
+}
+
+/// Publish ``source`` as ``{root}/{course}/outbound/{assignment}``.
+///
+/// Creates the course tree (``course``, ``outbound``, ``inbound``, ``feedback_public``; 0755)
+/// if missing. Copies into a dot-named staging dir in ``outbound/`` (files 0644, dirs 0755,
+/// symlinks and special files skipped with a warning), then renames it in. With ``force`` an
+/// existing release is moved aside to a dot-named trash dir first and kept there (a student
+/// fetching it at that moment still copies all of it) until a release an hour or more later
+/// sweeps it; without it an existing release raises (kind ``"exists"``).
+/// Returns ``{"path", "replaced", "files", "warnings"}``.
 #[pyfunction]
 #[pyo3(signature = (root, course, assignment, source, *, force=false, ignore=Vec::new(), include=vec!["*".to_string()], limits=None))]
 #[allow(clippy::too_many_arguments)]
@@ -90,6 +134,9 @@ fn release_assignment<'py>(
     }))
 }
 
+/// Withdraw a release: rename ``outbound/{assignment}`` to dot-named trash (swept by a
+/// later release or unrelease after an hour, or ``nbgrader-k8s gc``).
+/// Returns ``{"path", "removed": bool, "warnings"}``.
 #[pyfunction]
 fn unrelease_assignment<'py>(
     py: Python<'py>,
@@ -103,6 +150,14 @@ fn unrelease_assignment<'py>(
     Ok(dict!(py, { "path": display(&r.path), "removed": r.removed, "warnings": r.warnings }))
 }
 
+/// Released assignments, as nbgrader's ``ExchangeList`` reports them.
+///
+/// ``courses`` None means every course under ``root``. ``assignment`` None means all.
+/// Returns ``{"assignments": [...], "warnings"}``, each assignment a dict
+/// ``{"course_id", "assignment_id", "status": "released"|"fetched", "path", "notebooks":
+/// [{"notebook_id", "path"}]}``: ``fetched`` (with ``path`` the absolute local dir) when
+/// ``{assignment_dir}/[{course}/]{assignment}`` exists locally, else ``released`` with the
+/// exchange path. ``notebooks`` are the top-level ``*.ipynb`` of ``path``, sorted.
 #[pyfunction]
 fn list_released<'py>(
     py: Python<'py>,
@@ -112,7 +167,7 @@ fn list_released<'py>(
     assignment_dir: PathBuf,
     path_includes_course: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let local = list::LocalDirs {
+    let local = LocalDirs {
         assignment_dir: &assignment_dir,
         path_includes_course,
     };
@@ -122,6 +177,13 @@ fn list_released<'py>(
     convert::listing(py, &r.assignments, &r.warnings, convert::released)
 }
 
+/// Copy a released assignment to the student's ``dest``.
+///
+/// If ``dest`` is absent: copy into a dot-named sibling staging dir and rename it in. If it
+/// exists and ``replace_missing``: copy only files/dirs that are missing, never overwrite.
+/// If it exists otherwise: raise kind ``"exists"``. A missing release raises kind
+/// ``"not_found"`` whose message lists the released assignments of the course.
+/// Returns ``{"path", "created": [relpaths], "warnings"}``.
 #[pyfunction]
 #[pyo3(signature = (root, course, assignment, dest, *, replace_missing=false, ignore=Vec::new()))]
 fn fetch_assignment<'py>(
@@ -139,6 +201,19 @@ fn fetch_assignment<'py>(
     Ok(dict!(py, { "path": display(&r.path), "created": r.created, "warnings": r.warnings }))
 }
 
+/// Submit ``source`` as ``inbound/{student}/{assignment}+{timestamp}+{random}``.
+///
+/// Checks the release exists (``outbound/{assignment}``) and compares notebooks (relative
+/// paths of every ``*.ipynb``, recursive): with ``strict`` a missing notebook raises kind
+/// ``"missing_notebooks"`` and nothing is written; otherwise the difference is a warning.
+/// A source bigger than ``max_dir_size`` raises kind ``"too_big"``; files over
+/// ``max_file_size`` are skipped with a warning. Stages in a dot-named dir inside the
+/// student's inbound dir, writes ``timestamp.txt`` and ``submission_secret.txt`` (128 hex
+/// chars, like ``secrets.token_hex(64)``), sets modes, renames into place. Then writes the
+/// same files to the local cache ``{cache}/{course}/{student}+{assignment}+{timestamp}``.
+/// The student's ``inbound/{student}`` must exist (it is the pod's mount); if it does not
+/// and ``inbound/`` is writable it is created, else kind ``"not_found"`` tells to ask the
+/// admin. Returns ``{"name", "path", "cache_path", "timestamp", "warnings"}``.
 #[pyfunction]
 #[pyo3(signature = (root, course, student, assignment, source, timestamp, cache, *, strict=false, ignore=Vec::new(), include=vec!["*".to_string()], limits=None))]
 #[allow(clippy::too_many_arguments)]
@@ -177,6 +252,19 @@ fn submit<'py>(
     }))
 }
 
+/// Submissions in the exchange, grouped as nbgrader's ``ExchangeList --inbound`` does.
+///
+/// ``student`` is an exact id or an fnmatch glob (None = all). Identity is the directory
+/// under ``inbound/``. Returns ``{"assignments": [...], "warnings"}``; each entry is
+/// ``{"course_id", "student_id", "assignment_id", "status": "submitted", "submissions":
+/// [sub...]}`` sorted by (course, student, assignment); each ``sub`` is ``{"course_id",
+/// "student_id", "assignment_id", "timestamp", "status": "submitted", "path", "notebooks":
+/// [{"notebook_id", "path", "has_local_feedback": False, "has_exchange_feedback": bool,
+/// "local_feedback_path": None, "feedback_updated": False}], "has_local_feedback",
+/// "has_exchange_feedback", "feedback_updated", "local_feedback_path"}`` sorted by
+/// timestamp. Malformed names, symlinks and dot-entries are skipped (warned if not ours).
+/// With ``backdate_tolerance`` (seconds), a submission whose directory or top-level notebooks
+/// changed more than that after its claimed time is warned about, as `collect` does.
 #[pyfunction]
 #[pyo3(signature = (root, courses, assignment, student, *, backdate_tolerance=None))]
 fn list_inbound<'py>(
@@ -199,6 +287,15 @@ fn list_inbound<'py>(
     convert::listing(py, &r.assignments, &r.warnings, convert::group)
 }
 
+/// The student's own submissions from the local cache, with feedback state.
+///
+/// Cache entries are ``{cache}/{course}/{student}+{assignment}+{timestamp}`` (parsed knowing
+/// ``student``, so ids holding ``+`` work). For each notebook: the feedback key (secret-based
+/// if ``submission_secret.txt`` exists, else the legacy keys), whether
+/// ``feedback_public/{student}/{key}.html`` exists (``has_exchange_feedback``), whether
+/// ``{assignment_dir}/[{course}/]{assignment}/feedback/{timestamp}/{notebook}.html`` exists
+/// locally, and ``feedback_updated`` when both exist and differ (md5). Same dict shape and
+/// grouping as `list_inbound`.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn list_cached<'py>(
@@ -211,7 +308,7 @@ fn list_cached<'py>(
     assignment_dir: PathBuf,
     path_includes_course: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let local = list::LocalDirs {
+    let local = LocalDirs {
         assignment_dir: &assignment_dir,
         path_includes_course,
     };
@@ -228,15 +325,33 @@ fn list_cached<'py>(
     convert::listing(py, &r.assignments, &r.warnings, convert::group)
 }
 
+/// Copy each student's chosen submission to the instructor's course directory.
+///
+/// Each student's copy goes to ``CourseDirectory.format_path(submitted_directory, student,
+/// assignment)``: ``directory_structure`` (only ``{nbgrader_step}``, ``{student_id}`` and
+/// ``{assignment_id}``, ``{{``/``}}`` for braces; anything else raises kind
+/// ``"invalid_argument"`` before anything is read) joined to ``course_dir``.
+/// Per student: the newest submission; with ``before_duedate`` and a ``duedate`` (ISO UTC),
+/// the newest one at or before it, else the newest. If the destination exists it is replaced
+/// only when ``update`` and the chosen timestamp is newer than ``dest/timestamp.txt``, or when
+/// ``before_duedate`` and the timestamps differ; replacement stages a complete copy beside it
+/// first. Returns ``{"records": [{"student_id", "timestamp", "source", "dest", "action":
+/// "collected"|"updated"|"exists"|"not_newer"}], "warnings"}``. With ``backdate_tolerance``
+/// (seconds), a copied submission whose directory or any copied entry changed (ctime) more
+/// than that after the time its name claims gets a warning ``student "s": {path} may be
+/// backdated: ...``, unless ``{course}/.nbk8s-migrated`` records it; it is still collected.
+/// Leftover staging and trash (older than an hour) beside a destination are removed.
 #[pyfunction]
-#[pyo3(signature = (root, course, assignment, dest_template, *, students=None, update=false, before_duedate=false, duedate=None, ignore=Vec::new(), include=vec!["*".to_string()], limits=None, backdate_tolerance=None))]
+#[pyo3(signature = (root, course, assignment, course_dir, directory_structure, submitted_directory, *, students=None, update=false, before_duedate=false, duedate=None, ignore=Vec::new(), include=vec!["*".to_string()], limits=None, backdate_tolerance=None))]
 #[allow(clippy::too_many_arguments)]
 fn collect<'py>(
     py: Python<'py>,
     root: PathBuf,
     course: String,
     assignment: String,
-    dest_template: String,
+    course_dir: PathBuf,
+    directory_structure: String,
+    submitted_directory: String,
     students: Option<String>,
     update: bool,
     before_duedate: bool,
@@ -250,7 +365,11 @@ fn collect<'py>(
         root: &root,
         course: &course,
         assignment: &assignment,
-        dest_template: &dest_template,
+        dest: CourseDirs {
+            root: &course_dir,
+            directory_structure: &directory_structure,
+            submitted_directory: &submitted_directory,
+        },
         students: students.as_deref(),
         update,
         before_duedate,
@@ -267,6 +386,15 @@ fn collect<'py>(
     Ok(dict!(py, { "records": PyList::new(py, records)?, "warnings": r.warnings }))
 }
 
+/// Publish feedback: ``items`` are ``(student, feedback_dir, submitted_dir)``.
+///
+/// For every ``*.html`` in ``feedback_dir`` (notebook id = stem): the key from
+/// ``feedback_dir/submission_secret.txt`` (secret-based), or when that file is missing the
+/// legacy key of ``{submitted_dir}/{notebook}.ipynb`` with the unique key
+/// ``course+assignment+notebook+student+timestamp`` (timestamp from ``feedback_dir``'s
+/// ``timestamp.txt``). Writes ``feedback_public/{student}/{key}.html`` (creating the dir,
+/// 0755) by a dot-named temp file + rename, never following a symlink planted there.
+/// Returns ``{"released": [{"student_id", "notebook_id", "key", "path"}], "warnings"}``.
 #[pyfunction]
 fn release_feedback<'py>(
     py: Python<'py>,
@@ -303,6 +431,10 @@ fn release_feedback<'py>(
     Ok(dict!(py, { "released": PyList::new(py, released)?, "warnings": r.warnings }))
 }
 
+/// Copy released feedback for the student's cached submissions to
+/// ``{assignment_dir}/[{course}/]{assignment}/feedback/{timestamp}/{notebook}.html``.
+/// Returns ``{"fetched": [{"assignment_id", "notebook_id", "timestamp", "path"}],
+/// "missing": [same without path], "warnings"}``.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn fetch_feedback<'py>(
@@ -315,7 +447,7 @@ fn fetch_feedback<'py>(
     assignment_dir: PathBuf,
     path_includes_course: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let target = feedback::FetchTarget {
+    let target = LocalDirs {
         assignment_dir: &assignment_dir,
         path_includes_course,
     };
@@ -351,8 +483,18 @@ fn fetch_feedback<'py>(
 
 type MountLists<'py> = (Bound<'py, PyList>, Bound<'py, PyList>);
 
+/// KubeSpawner ``(volumes, volume_mounts)`` for one user (DESIGN.md's table).
+///
+/// One volume ``{"name": "nbgrader-exchange", "persistentVolumeClaim": {"claimName":
+/// claim_name}}``. Per instructor course C: ``{"name", "mountPath": "{mount_root}/C",
+/// "subPath": "C"}`` (read-write). Per student course C the user does not teach: outbound
+/// (``"readOnly": True``), ``inbound/{user}`` (read-write, no readOnly key),
+/// ``feedback_public/{user}`` (``"readOnly": True``). Courses sorted, deduplicated. Every
+/// ``{``/``}`` in mountPath and subPath is doubled (KubeSpawner ``str.format``s them). The
+/// username is validated as a student id and courses as course ids (kind ``"invalid_id"``).
+/// No courses at all gives ``([], [])``.
 #[pyfunction]
-#[pyo3(signature = (username, student_courses, instructor_courses, *, claim_name="nbgrader-exchange".to_string(), mount_root="/mnt/exchange".to_string()))]
+#[pyo3(signature = (username, student_courses, instructor_courses, *, claim_name=mounts::DEFAULT_CLAIM_NAME.to_string(), mount_root=mounts::DEFAULT_MOUNT_ROOT.to_string()))]
 fn exchange_mounts<'py>(
     py: Python<'py>,
     username: String,
@@ -361,19 +503,24 @@ fn exchange_mounts<'py>(
     claim_name: String,
     mount_root: String,
 ) -> PyResult<MountLists<'py>> {
-    let found = mounts::exchange_mounts(
+    let found = mounts::pod_mounts(
         &username,
         &student_courses,
         &instructor_courses,
+        &claim_name,
         &mount_root,
     )
     .map_err(|e| to_py_err(py, e))?;
-    if found.is_empty() {
-        return Ok((PyList::empty(py), PyList::empty(py)));
-    }
-    let claim = dict!(py, { "claimName": claim_name });
-    let volume = dict!(py, { "name": mounts::VOLUME_NAME, "persistentVolumeClaim": claim });
+    let volumes = found
+        .claim_name
+        .iter()
+        .map(|claim| {
+            let claim = dict!(py, { "claimName": claim });
+            Ok(dict!(py, { "name": mounts::VOLUME_NAME, "persistentVolumeClaim": claim }))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
     let list = found
+        .mounts
         .iter()
         .map(|m| {
             let d = dict!(py, {
@@ -387,9 +534,17 @@ fn exchange_mounts<'py>(
             Ok(d)
         })
         .collect::<PyResult<Vec<_>>>()?;
-    Ok((PyList::new(py, [volume])?, PyList::new(py, list)?))
+    Ok((PyList::new(py, volumes)?, PyList::new(py, list)?))
 }
 
+/// Create or repair the course tree and the students' own dirs, idempotently.
+///
+/// Ensures ``{course}``, ``outbound``, ``inbound``, ``feedback_public`` and for each student
+/// ``inbound/{s}`` and ``feedback_public/{s}``: a real directory (a symlink or file in the way
+/// is an error naming the path, never followed), owned ``uid:gid``, mode 0755. Creates
+/// ``root`` itself only if its parent exists. All ids are validated before anything is
+/// written. Returns ``{"entries": [{"path", "outcome": "created"|"fine"|"repaired",
+/// "detail"}], "warnings"}``; ``detail`` says what was repaired (mode/owner).
 #[pyfunction]
 #[pyo3(signature = (root, course, students, *, uid=1000, gid=100))]
 fn provision_course<'py>(
@@ -411,8 +566,9 @@ fn provision_course<'py>(
     Ok(dict!(py, { "entries": PyList::new(py, entries)?, "warnings": r.warnings }))
 }
 
-/// `nbgrader-k8s ARGV...`: the admin CLI (crate `admin`), for the wheel's entry point.
-/// Returns the exit status; output goes straight to the process's stdout/stderr.
+/// Run the ``nbgrader-k8s`` admin command line (``argv[0]`` is the program name) and
+/// return its exit status: 0 done, 1 error, 2 usage error, 3 ``audit`` found high-severity
+/// problems. It prints to the process's stdout/stderr itself.
 #[pyfunction]
 fn run_cli(py: Python<'_>, argv: Vec<String>) -> i32 {
     i32::from(py.detach(|| admin::main_status(argv)))
@@ -425,8 +581,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ExchangeCoreError", m.py().get_type::<ExchangeCoreError>())?;
     m.add_function(wrap_pyfunction!(validate_id, m)?)?;
     m.add_function(wrap_pyfunction!(parse_timestamp, m)?)?;
-    m.add_function(wrap_pyfunction!(feedback_key, m)?)?;
-    m.add_function(wrap_pyfunction!(legacy_feedback_key, m)?)?;
+    m.add("ERROR_KINDS", exchange_core::Error::KINDS.to_vec())?;
+    m.add("VOLUME_NAME", mounts::VOLUME_NAME)?;
+    m.add("DEFAULT_CLAIM_NAME", mounts::DEFAULT_CLAIM_NAME)?;
+    m.add("DEFAULT_MOUNT_ROOT", mounts::DEFAULT_MOUNT_ROOT)?;
+    m.add_function(wrap_pyfunction!(feedback_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(local_assignment_path, m)?)?;
     m.add_function(wrap_pyfunction!(release_assignment, m)?)?;
     m.add_function(wrap_pyfunction!(unrelease_assignment, m)?)?;
     m.add_function(wrap_pyfunction!(list_released, m)?)?;

@@ -6,9 +6,6 @@ from nbgrader.exchange.abc import ExchangeCollect as ABCExchangeCollect
 from .. import _core
 from .exchange import Exchange
 
-# Where the core puts the student id into the destination path (ids never hold NUL).
-_STUDENT_SLOT = "\0"
-
 _MESSAGES = {
     "collected": "Collecting submission: {student} {assignment}",
     "updated": "Updating submission: {student} {assignment}",
@@ -38,15 +35,16 @@ class ExchangeCollect(Exchange, ABCExchangeCollect):
 
     def copy_files(self) -> None:
         assignment = self.coursedir.assignment_id
-        dest_template = self.coursedir.format_path(
-            self.coursedir.submitted_directory, _STUDENT_SLOT, assignment
-        )
+        # The core fills in CourseDirectory.format_path(submitted_directory, student, ...)
+        # for each student it finds.
         result = self.call_core(
             _core.collect,
             self.root,
             self.course,
             assignment,
-            dest_template,
+            self.coursedir.root,
+            self.coursedir.directory_structure,
+            self.coursedir.submitted_directory,
             students=self.student_filter(),
             update=self.update,
             before_duedate=self.before_duedate,

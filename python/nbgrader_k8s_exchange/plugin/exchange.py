@@ -187,8 +187,9 @@ class Exchange(ABCExchange):
 
     def local_assignment_path(self, course: str, assignment: str) -> str:
         """Where a student's copy of an assignment lives (``path_includes_course`` aware)."""
-        parts = [course, assignment] if self.path_includes_course else [assignment]
-        return os.path.abspath(os.path.join(self.assignment_dir, *parts))
+        return _core.local_assignment_path(
+            self.assignment_dir, self.path_includes_course, course, assignment
+        )
 
     def init_src(self) -> None:
         """Most operations resolve everything in ``copy_files``."""

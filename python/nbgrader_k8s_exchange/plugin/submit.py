@@ -21,12 +21,9 @@ class ExchangeSubmit(Exchange, ABCExchangeSubmit):
     ).tag(config=True)
 
     def init_src(self) -> None:
-        course = self.coursedir.course_id
-        if self.path_includes_course:
-            root = os.path.join(course, self.coursedir.assignment_id)
-        else:
-            root = self.coursedir.assignment_id
-        self.src_path = os.path.abspath(os.path.join(self.assignment_dir, root))
+        self.src_path = self.local_assignment_path(
+            self.coursedir.course_id, self.coursedir.assignment_id
+        )
         self.coursedir.assignment_id = os.path.basename(self.src_path)
         if not os.path.isdir(self.src_path):
             self.fail(f"Assignment not found at: {self.src_path}")

@@ -9,13 +9,12 @@ use chrono::NaiveDateTime;
 use exchange_core::backdate::BackdateCheck;
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
+use exchange_core::leftovers::{leftovers, LeftoverKind};
 use exchange_core::names::parse_submission;
-use exchange_core::safefs::{self, Kind};
-use exchange_core::stage::{STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
+use exchange_core::walk::{self, Kind, Seen};
 
 use super::fs_group::{kubelet_owner, only_kubelet_bits};
 use super::{Finding, Severity};
-use crate::scan::{self, Seen};
 
 /// Everything the checks compare against.
 #[derive(Debug)]
@@ -30,8 +29,6 @@ pub struct Auditor {
     pub backdate: BackdateCheck,
     /// Age (seconds) past which staging is a leftover.
     pub staging_age: i64,
-    /// The time of the audit (epoch seconds).
-    pub now: i64,
     /// The pods' fsGroup, when kubelet applies it to the exchange (`--fs-group`).
     pub fs_group: Option<u32>,
     /// Entries whose only differences are kubelet's fsGroup bits (counted, not findings).
@@ -80,7 +77,7 @@ impl Auditor {
 
     /// A directory a pod mounts: it must exist as a real directory owned uid:gid, 0755.
     fn top_dir(&self, dir: &Path, student: Option<&str>, out: &mut Vec<Finding>) {
-        let seen = match scan::look(dir) {
+        let seen = match walk::look(dir) {
             Ok(Some(seen)) => seen,
             Ok(None) => {
                 out.push(finding(
@@ -154,9 +151,10 @@ impl Auditor {
     pub fn student_names(&self, out: &mut Vec<Finding>) -> Vec<String> {
         let mut names = BTreeSet::new();
         for parent in [self.course.inbound(), self.course.feedback_public()] {
-            let Ok(children) = scan::children(&parent) else {
+            let Ok(children) = walk::children(&parent) else {
                 continue; // reported by course_tree
             };
+            self.leftovers_in(&parent, None, out);
             for child in children {
                 if child.name.starts_with('.') {
                     self.dot_entry(&child, None, out);
@@ -198,13 +196,14 @@ impl Auditor {
     pub fn outbound(&self) -> Vec<Finding> {
         let mut out = Vec::new();
         let dir = self.course.outbound();
-        let Ok(children) = scan::children(&dir) else {
+        let Ok(children) = walk::children(&dir) else {
             return out;
         };
         for child in children.iter().filter(|c| c.name.starts_with('.')) {
             self.dot_entry(child, None, &mut out);
         }
-        let problems = scan::walk(&dir, &mut |seen| {
+        self.leftovers_in(&dir, None, &mut out);
+        let problems = walk::scan(&dir, &mut |seen| {
             if seen.depth == 1 && seen.name.starts_with('.') {
                 return false;
             }
@@ -222,11 +221,13 @@ impl Auditor {
         let feedback = self.course.feedback_public().join(student);
         self.top_dir(&inbox, Some(student), &mut out);
         self.top_dir(&feedback, Some(student), &mut out);
-        if matches!(safefs::lkind(&inbox), Ok(Some(Kind::Dir))) {
+        if is_dir(&inbox) {
+            self.leftovers_in(&inbox, Some(student), &mut out);
             self.inbox(student, &inbox, &mut out);
         }
-        if matches!(safefs::lkind(&feedback), Ok(Some(Kind::Dir))) {
-            let problems = scan::walk(&feedback, &mut |seen| {
+        if is_dir(&feedback) {
+            self.leftovers_in(&feedback, Some(student), &mut out);
+            let problems = walk::scan(&feedback, &mut |seen| {
                 if seen.depth == 1 && seen.name.starts_with('.') {
                     self.dot_entry(seen, Some(student), &mut out);
                     return false;
@@ -244,7 +245,7 @@ impl Auditor {
         // Per submission (walked in pre-order, so its entries follow it): its path, the
         // time it claims, and the newest ctime in its tree (an edited file shows there).
         let mut claims: Vec<(Seen, NaiveDateTime, i64)> = Vec::new();
-        let problems = scan::walk(inbox, &mut |seen| {
+        let problems = walk::scan(inbox, &mut |seen| {
             if seen.depth > 1 {
                 self.entry(seen, Area::Inbound, s, out);
                 if let Some(claim) = claims.last_mut() {
@@ -334,7 +335,7 @@ impl Auditor {
             ));
             return None;
         };
-        match safefs::read_small(&seen.path.join("timestamp.txt"), 4096) {
+        match walk::read_regular(&seen.path.join("timestamp.txt"), 4096) {
             Ok(Some(bytes)) => {
                 let text = String::from_utf8_lossy(&bytes);
                 if text.trim() != parsed.timestamp.trim() {
@@ -452,52 +453,54 @@ impl Auditor {
         )
     }
 
-    /// A dot-named direct child: our staging (leftover when old) or something else.
+    /// A dot-named direct child that is not a leftover (those are [`Self::leftovers_in`]'s):
+    /// a reserved name of ours or a student's own, wrong only as a symlink.
     fn dot_entry(&self, seen: &Seen, student: Option<&str>, out: &mut Vec<Finding>) {
-        let ours = [STAGING_PREFIX, TRASH_PREFIX, TMP_PREFIX]
-            .iter()
-            .any(|p| seen.name.starts_with(p));
-        if !ours {
-            if seen.kind == Kind::Symlink {
-                out.push(self.link(seen, student));
-            }
-            return;
+        if LeftoverKind::of(&seen.name).is_none() && seen.kind == Kind::Symlink {
+            out.push(self.link(seen, student));
         }
-        let age = self.now - seen.mtime;
-        if age >= self.staging_age {
-            out.push(finding(
-                Severity::Medium,
-                "leftover_staging",
-                student,
-                &seen.path,
-                format!(
-                    "left by an interrupted run {} ago (`nbgrader-k8s gc` removes it)",
-                    human_age(age)
-                ),
-            ));
-        } else {
-            let what = if seen.name.starts_with(TRASH_PREFIX) {
-                "a replaced tree kept so readers copying it finish"
+    }
+
+    /// The leftovers directly in `dir`, by the core's rule: old ones are findings `gc`
+    /// clears, young ones may belong to a run in progress.
+    fn leftovers_in(&self, dir: &Path, student: Option<&str>, out: &mut Vec<Finding>) {
+        for left in leftovers(dir, std::time::Duration::ZERO) {
+            let age = i64::try_from(left.age.as_secs()).unwrap_or(i64::MAX);
+            if age >= self.staging_age {
+                out.push(finding(
+                    Severity::Medium,
+                    "leftover_staging",
+                    student,
+                    &left.path,
+                    format!(
+                        "left by an interrupted run {} ago (`nbgrader-k8s gc` removes it)",
+                        human_age(age)
+                    ),
+                ));
             } else {
-                "a run may be in progress"
-            };
-            out.push(finding(
-                Severity::Low,
-                "staging",
-                student,
-                &seen.path,
-                format!("staging {} old: {what}", human_age(age)),
-            ));
+                let what = if left.kind == LeftoverKind::Trash {
+                    "a replaced tree kept so readers copying it finish"
+                } else {
+                    "a run may be in progress"
+                };
+                out.push(finding(
+                    Severity::Low,
+                    "staging",
+                    student,
+                    &left.path,
+                    format!("staging {} old: {what}", human_age(age)),
+                ));
+            }
         }
     }
 
     fn unreadable(
         &self,
-        problems: Vec<(std::path::PathBuf, String)>,
+        problems: Vec<exchange_core::walk::Skipped>,
         student: Option<&str>,
         out: &mut Vec<Finding>,
     ) {
-        for (path, why) in problems {
+        for exchange_core::walk::Skipped { path, why } in problems {
             out.push(finding(Severity::Medium, "unreadable", student, &path, why));
         }
     }
@@ -513,7 +516,7 @@ impl Auditor {
                 self.course.inbound().join(s),
                 self.course.feedback_public().join(s),
             ] {
-                if matches!(safefs::lkind(&dir), Ok(None)) {
+                if matches!(walk::look(&dir), Ok(None)) {
                     out.push(finding(
                         Severity::High,
                         "missing_student_dir",
@@ -535,6 +538,11 @@ impl Auditor {
         }
         out
     }
+}
+
+/// Whether `path` is a real directory (not a link to one).
+fn is_dir(path: &Path) -> bool {
+    matches!(walk::look(path), Ok(Some(seen)) if seen.kind == Kind::Dir)
 }
 
 fn human_age(secs: i64) -> String {

@@ -9,8 +9,7 @@
 //! another owner. New entries in a setgid directory then inherit its group and, for
 //! directories, the setgid bit.
 
-use crate::scan::Seen;
-use exchange_core::safefs::Kind;
+use exchange_core::walk::{Kind, Seen};
 
 /// The mode bits kubelet may add to a directory (`0660 | 0110 | setgid`).
 const DIR_BITS: u32 = 0o2770;
@@ -52,6 +51,7 @@ mod tests {
             uid,
             gid,
             mode,
+            size: 0,
             ctime: 0,
             mtime: 0,
             depth: 1,

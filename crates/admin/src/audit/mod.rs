@@ -117,7 +117,6 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         gid: args.owner.gid,
         backdate: BackdateCheck::new(Some(args.backdate_tolerance), migrated),
         staging_age: args.staging_age.as_secs() as i64,
-        now: now(),
         fs_group: args.fs_group,
         kubelet_bits: AtomicUsize::new(0),
     };
@@ -137,12 +136,6 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     let high = findings.iter().any(|f| f.severity == Severity::High);
     report(&auditor, args, &findings, students.len())?;
     Ok(if high { crate::EXIT_FINDINGS } else { 0 })
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Audit every student's dirs on a few threads (an NFS server answers several requests at

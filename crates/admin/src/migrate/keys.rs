@@ -7,11 +7,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use exchange_core::keys::{feedback_key, legacy_key_of_bytes, md5_hex, unique_key};
-use exchange_core::safefs::{self, Kind};
+use exchange_core::keys::{feedback_keys, md5_hex, KeyInput};
+use exchange_core::walk::{self, Kind};
 
 use super::source::OldSubmission;
-use crate::scan;
 
 /// Largest notebook or feedback file read to compute a hash.
 const MAX_READ: u64 = 512 * 1024 * 1024;
@@ -24,7 +23,7 @@ pub struct KeyMap {
 }
 
 fn notebooks(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
-    scan::children(dir)
+    walk::children(dir)
         .unwrap_or_default()
         .into_iter()
         .filter(|c| c.kind == Kind::File)
@@ -33,7 +32,7 @@ fn notebooks(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
 }
 
 fn secret_in(dir: &Path) -> Option<String> {
-    let bytes = safefs::read_small(&dir.join("submission_secret.txt"), 64 * 1024).ok()??;
+    let bytes = walk::read_regular(&dir.join("submission_secret.txt"), 64 * 1024).ok()??;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -49,13 +48,18 @@ impl KeyMap {
     pub fn add_submission(&mut self, course: &str, sub: &OldSubmission) {
         let secret = secret_in(&sub.src);
         for (nb, path) in notebooks(&sub.src) {
-            if let Some(secret) = &secret {
-                self.add_key(feedback_key(secret, &nb), &sub.student);
-            }
-            if let Ok(Some(bytes)) = safefs::read_small(&path, MAX_READ) {
-                let unique = unique_key(course, &sub.assignment, &nb, &sub.student, &sub.timestamp);
-                self.add_key(legacy_key_of_bytes(&bytes, Some(&unique)), &sub.student);
-                self.add_key(legacy_key_of_bytes(&bytes, None), &sub.student);
+            let input = KeyInput {
+                course,
+                assignment: &sub.assignment,
+                notebook_id: &nb,
+                student: &sub.student,
+                timestamp: &sub.timestamp,
+                secret: secret.as_deref(),
+            };
+            for key in feedback_keys(&input, || {
+                walk::read_regular(&path, MAX_READ).ok().flatten()
+            }) {
+                self.add_key(key, &sub.student);
             }
         }
     }
@@ -71,7 +75,7 @@ impl KeyMap {
                 let fb_dir = feedback.join(&student).join(&assignment);
                 let secret = secret_in(&fb_dir)
                     .or_else(|| secret_in(&dir.join("submitted").join(&student).join(&assignment)));
-                for c in scan::children(&fb_dir).unwrap_or_default() {
+                for c in walk::children(&fb_dir).unwrap_or_default() {
                     let Some(nb) = c.name.strip_suffix(".html") else {
                         continue;
                     };
@@ -79,10 +83,22 @@ impl KeyMap {
                         continue;
                     }
                     files += 1;
-                    if let Some(secret) = &secret {
-                        self.add_key(feedback_key(secret, nb), &student);
+                    // The instructor's copy holds the secret but not the notebook as
+                    // submitted: only the secret's key can be recomputed here.
+                    if let Some(secret) = secret.as_deref().filter(|s| !s.is_empty()) {
+                        let input = KeyInput {
+                            course: "",
+                            assignment: &assignment,
+                            notebook_id: nb,
+                            student: &student,
+                            timestamp: "",
+                            secret: Some(secret),
+                        };
+                        for key in feedback_keys(&input, || None) {
+                            self.add_key(key, &student);
+                        }
                     }
-                    if let Ok(Some(bytes)) = safefs::read_small(&c.path, MAX_READ) {
+                    if let Ok(Some(bytes)) = walk::read_regular(&c.path, MAX_READ) {
                         self.by_content
                             .entry(md5_hex(&bytes))
                             .or_default()
@@ -122,7 +138,7 @@ fn ambiguous(students: &BTreeSet<String>) -> String {
 }
 
 fn subdirs(dir: &Path) -> Vec<String> {
-    scan::children(dir)
+    walk::children(dir)
         .unwrap_or_default()
         .into_iter()
         .filter(|c| c.kind == Kind::Dir && !c.name.starts_with('.'))

@@ -8,7 +8,6 @@
 
 mod keys;
 mod source;
-mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,14 +19,14 @@ use exchange_core::layout::{absolute, Course};
 use exchange_core::migrated::MigratedRecord;
 use exchange_core::names::submission_name;
 use exchange_core::ops::provision::provision_course;
-use exchange_core::safefs;
+use exchange_core::walk;
 use serde_json::json;
 
 use crate::course::child_ids;
 use crate::init::Owner;
 use crate::output::{print_json, progress};
+use exchange_core::ops::place::{self as write, Outcome};
 use source::{read_course, OldCourse, OldSubmission, Skipped};
-use write::Outcome;
 
 /// `migrate` arguments.
 #[derive(Debug, clap::Args)]
@@ -314,7 +313,7 @@ impl Step<'_> {
             }
         };
         if placed && self.args.move_files && !self.args.dry_run {
-            if let Err(e) = safefs::remove_any(src) {
+            if let Err(e) = write::remove_tree(src) {
                 self.report
                     .warnings
                     .push(format!("copied but cannot remove {} ({e})", src.display()));
@@ -337,7 +336,7 @@ impl Step<'_> {
 
     /// In a dry run: whether `target` is there already.
     fn plan(&self, target: &Path) -> Result<Outcome, String> {
-        match safefs::lkind(target) {
+        match walk::kind_of(target) {
             Ok(Some(_)) => Ok(Outcome::Already),
             _ => Ok(Outcome::Copied(Vec::new())),
         }
@@ -347,7 +346,7 @@ impl Step<'_> {
         let result = if self.args.dry_run {
             self.plan(&new.release(assignment))
         } else {
-            write::copy_dir(src, &new.outbound(), assignment, self.owner)
+            write::place_dir(src, &new.outbound(), assignment, self.owner)
         };
         self.done(Kind::Release, src, result);
     }
@@ -377,7 +376,7 @@ impl Step<'_> {
         let result = if self.args.dry_run {
             self.plan(&inbox.join(&name))
         } else {
-            write::copy_dir(&sub.src, &inbox, &name, self.owner)
+            write::place_dir(&sub.src, &inbox, &name, self.owner)
         };
         if self.done(Kind::Submission, &sub.src, result) && !self.args.dry_run {
             record.insert(&sub.student, &name);
@@ -413,7 +412,7 @@ impl Step<'_> {
         let result = if self.args.dry_run {
             self.plan(&dir.join(&fb.name))
         } else {
-            write::copy_file(&fb.src, &dir, &fb.name, self.owner)
+            write::place_file(&fb.src, &dir, &fb.name, self.owner)
         };
         self.done(Kind::Feedback, &fb.src, result);
     }

@@ -11,10 +11,8 @@ use std::path::{Path, PathBuf};
 
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::names::parse_submission;
-use exchange_core::safefs::{self, Kind};
 use exchange_core::timestamp;
-
-use crate::scan::{self, Seen};
+use exchange_core::walk::{self, Kind, Seen};
 
 /// Which layout a submission came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +99,7 @@ pub fn read_course(dir: &Path) -> OldCourse {
 
 /// The non-dot children of `dir`; a missing dir has none, an unreadable one is skipped.
 fn list(dir: &Path, out: &mut OldCourse) -> Vec<Seen> {
-    match safefs::lkind(dir) {
+    match walk::kind_of(dir) {
         Ok(None) => return Vec::new(),
         Ok(Some(Kind::Dir)) => {}
         Ok(Some(kind)) => {
@@ -118,7 +116,7 @@ fn list(dir: &Path, out: &mut OldCourse) -> Vec<Seen> {
             return Vec::new();
         }
     }
-    match scan::children(dir) {
+    match walk::children(dir) {
         Ok(children) => children
             .into_iter()
             .filter(|c| !c.name.starts_with('.'))
@@ -214,7 +212,7 @@ fn student_dir(student: &str, dir: &Path, out: &mut OldCourse) {
 
 /// `timestamp.txt` of a directory, as nbgrader wrote it (trailing newline dropped).
 pub fn read_timestamp(dir: &Path) -> Option<String> {
-    let bytes = safefs::read_small(&dir.join("timestamp.txt"), 4096).ok()??;
+    let bytes = walk::read_regular(&dir.join("timestamp.txt"), 4096).ok()??;
     let text = String::from_utf8(bytes).ok()?;
     let text = text.trim_end_matches(['\n', '\r']).to_string();
     (!text.is_empty()).then_some(text)

@@ -3,8 +3,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use exchange_core::keys::feedback_key;
-
 use crate::util::*;
 
 const TS_A: &str = "2024-03-01 10:00:00.000000 UTC";
@@ -41,19 +39,19 @@ fn old_exchange(ex: &Exchange) -> PathBuf {
     write(&inbound.join("README"), "stray");
     let fb = c1.join("feedback");
     write(
-        &fb.join(format!("{}.html", feedback_key("sa", "squares"))),
+        &fb.join(format!("{}.html", secret_key("sa", "squares"))),
         "alice's feedback",
     );
     write(
-        &fb.join(format!("{}.html", feedback_key("sb2", "squares"))),
+        &fb.join(format!("{}.html", secret_key("sb2", "squares"))),
         "bob's feedback",
     );
     write(
-        &fb.join(format!("{}.html", feedback_key("sz", "squares"))),
+        &fb.join(format!("{}.html", secret_key("sz", "squares"))),
         "zoë's feedback",
     );
     write(
-        &fb.join(format!("{}.html", feedback_key("sc", "squares"))),
+        &fb.join(format!("{}.html", secret_key("sc", "squares"))),
         "carol's feedback",
     );
     write(
@@ -184,7 +182,7 @@ fn nbgrader_default_layout() {
         "sb2"
     );
     assert_eq!(mode(&sub), 0o755);
-    let key = feedback_key("sb2", "squares");
+    let key = secret_key("sb2", "squares");
     assert_eq!(
         fs::read_to_string(ex.path(&format!("c1/feedback_public/bob/{key}.html"))).unwrap(),
         "bob's feedback"
@@ -255,7 +253,7 @@ fn course_dir_maps_feedback_without_a_submission() {
     .ok()
     .json();
     assert_eq!(counts(&v, 0, "feedback"), [5, 5, 0, 0]);
-    let key = feedback_key("sc", "squares");
+    let key = secret_key("sc", "squares");
     assert!(ex
         .path(&format!("c1/feedback_public/carol/{key}.html"))
         .is_file());

@@ -1,7 +1,7 @@
 //! `collect`: copy each student's chosen submission into the instructor's course directory.
 
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDateTime;
 
@@ -9,16 +9,16 @@ use crate::backdate::BackdateCheck;
 use crate::copy::{copy_tree, CopyOptions};
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
-use crate::layout::{display, Course};
+use crate::layout::{display, Course, CourseDirs};
 use crate::names::SubmissionName;
 use crate::safefs;
 use crate::stage::{self, Staged};
 use crate::timestamp;
 use crate::walk::Filter;
 
-use super::list::scan::{par_io, Inbound};
-use super::release::LEFTOVER_AGE;
+use super::inbound::{par_io, Inbound};
 use super::{for_student, SMALL_FILE};
+use crate::leftovers::{self, LEFTOVER_AGE};
 
 /// What happened to one student's submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +69,9 @@ pub struct CollectRequest<'a> {
     pub course: &'a str,
     /// Assignment id.
     pub assignment: &'a str,
-    /// Destination with one NUL where the student id goes.
-    pub dest_template: &'a str,
+    /// The instructor's course directory: each student's copy goes to its
+    /// [`CourseDirs::submitted`] path.
+    pub dest: CourseDirs<'a>,
     /// Student id or glob (None = all).
     pub students: Option<&'a str>,
     /// Replace older copies.
@@ -107,11 +108,8 @@ struct Candidate {
 pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
     let course = Course::new(req.root, req.course)?;
     validate(IdKind::Assignment, req.assignment)?;
-    if req.dest_template.matches('\0').count() != 1 {
-        return Err(Error::InvalidArgument(
-            "dest_template must hold exactly one NUL where the student id goes".into(),
-        ));
-    }
+    // A directory structure nbgrader could not fill is refused before anything is read.
+    req.dest.submitted("student", req.assignment)?;
     let duedate = match (req.before_duedate, req.duedate) {
         (true, Some(d)) => Some(timestamp::parse(d)?),
         _ => None,
@@ -152,7 +150,10 @@ fn collect_student(
         &inbox.submissions,
         &mut warnings,
     );
-    let dest = PathBuf::from(req.dest_template.replace('\0', student));
+    let dest = match req.dest.submitted(student, req.assignment) {
+        Ok(dest) => dest,
+        Err(e) => return (None, vec![format!("student {student:?}: {e}")]),
+    };
     while let Some(chosen) = choose(&candidates, duedate).cloned() {
         let source = inbox.path.join(&chosen.name);
         let placed = match decide(req, &dest, &chosen) {
@@ -287,7 +288,7 @@ fn copy_in(
         .ok_or_else(|| Error::InvalidArgument(format!("{} has no parent", dest.display())))?;
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
     // What an interrupted collect left beside `dest` (staging, trash) goes now.
-    let swept = stage::sweep(parent, LEFTOVER_AGE);
+    let swept = leftovers::sweep(parent, LEFTOVER_AGE);
     let staged = Staged::create(parent)?;
     let opts = CopyOptions {
         filter: req.filter.clone(),

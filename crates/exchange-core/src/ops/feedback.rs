@@ -5,15 +5,16 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
-use crate::keys::{feedback_key, legacy_key_of_bytes, unique_key};
-use crate::layout::{display, local_assignment, Course};
+use crate::keys::{self, KeyInput};
+use crate::layout::{display, Course, LocalDirs};
+use crate::leftovers::{self, LEFTOVER_AGE};
 use crate::safefs;
 use crate::stage;
 
 use rustix::fs::Mode;
 
+use super::inbound::{not_a_dir, par_io};
 use super::list::cached_entries;
-use super::list::scan::{not_a_dir, par_io};
 use super::{feedback_keys, find_feedback, SubmissionRef, SMALL_FILE};
 
 /// One student's feedback to release.
@@ -171,8 +172,7 @@ fn release_one(
     }
     // A release killed mid-write left its temp file here; readers ignore it, and the next
     // release into this directory removes it once it is old enough not to be a live one.
-    out.warnings
-        .extend(stage::sweep(&dir, super::release::LEFTOVER_AGE));
+    out.warnings.extend(leftovers::sweep(&dir, LEFTOVER_AGE));
     Ok(())
 }
 
@@ -198,30 +198,31 @@ fn read_text(dir: &Path, name: &str) -> Result<Option<String>> {
     Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
-/// The secret-based key, or the legacy key of the submitted notebook.
+/// The key to release `notebook_id`'s feedback under: the first of [`keys::feedback_keys`]
+/// (the secret's, or the legacy key of the submitted notebook with the unique key).
 fn release_key(
     ctx: &KeyContext<'_>,
     secret: Option<&str>,
     notebook_id: &str,
 ) -> Result<Option<String>> {
-    if let Some(secret) = secret {
-        return Ok(Some(feedback_key(secret, notebook_id)));
-    }
-    let Some(submitted) = &ctx.item.submitted_dir else {
-        return Ok(None);
+    // The timestamp only enters legacy keys: read it only for those.
+    let timestamp = match secret.filter(|s| !s.is_empty()) {
+        Some(_) => String::new(),
+        None => read_text(&ctx.item.feedback_dir, "timestamp.txt")?.unwrap_or_default(),
     };
-    let Ok(bytes) = std::fs::read(submitted.join(format!("{notebook_id}.ipynb"))) else {
-        return Ok(None);
-    };
-    let timestamp = read_text(&ctx.item.feedback_dir, "timestamp.txt")?.unwrap_or_default();
-    let key = unique_key(
-        ctx.course,
-        ctx.assignment,
+    let input = KeyInput {
+        course: ctx.course,
+        assignment: ctx.assignment,
         notebook_id,
-        &ctx.item.student,
-        &timestamp,
-    );
-    Ok(Some(legacy_key_of_bytes(&bytes, Some(&key))))
+        student: &ctx.item.student,
+        timestamp: &timestamp,
+        secret,
+    };
+    let submitted = ctx.item.submitted_dir.as_ref();
+    let keys = keys::feedback_keys(&input, || {
+        std::fs::read(submitted?.join(format!("{notebook_id}.ipynb"))).ok()
+    });
+    Ok(keys.into_iter().next())
 }
 
 /// One fetched (or missing) feedback file.
@@ -248,15 +249,6 @@ pub struct FeedbackFetched {
     pub warnings: Vec<String>,
 }
 
-/// Where fetched feedback goes.
-#[derive(Debug, Clone, Copy)]
-pub struct FetchTarget<'a> {
-    /// `Exchange.assignment_dir`.
-    pub assignment_dir: &'a Path,
-    /// `Exchange.path_includes_course`.
-    pub path_includes_course: bool,
-}
-
 /// Fetch released feedback of the student's cached submissions (see the pyi).
 pub fn fetch_feedback(
     root: &Path,
@@ -264,7 +256,7 @@ pub fn fetch_feedback(
     course: &str,
     student: &str,
     assignment: Option<&str>,
-    target: FetchTarget<'_>,
+    local: LocalDirs<'_>,
 ) -> Result<FeedbackFetched> {
     let course_dir = Course::new(root, course)?;
     validate(IdKind::Student, student)?;
@@ -286,14 +278,10 @@ pub fn fetch_feedback(
             timestamp: &timestamp,
             dir: &dir,
         };
-        let dest = local_assignment(
-            target.assignment_dir,
-            course,
-            &assignment_id,
-            target.path_includes_course,
-        )
-        .join("feedback")
-        .join(&timestamp);
+        let dest = local
+            .assignment(course, &assignment_id)
+            .join("feedback")
+            .join(&timestamp);
         for (notebook_id, nb_path) in crate::walk::top_notebooks(&dir, true) {
             let keys = feedback_keys(&sub, &notebook_id, &nb_path);
             let mut rec = FetchedFeedback {

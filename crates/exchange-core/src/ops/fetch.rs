@@ -87,7 +87,7 @@ fn copy_fresh(src: &Path, dest: &Path, opts: &CopyOptions) -> Result<crate::copy
         .ok_or_else(|| Error::InvalidArgument(format!("{} has no parent", dest.display())))?;
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
     // Only the exchange's own dot-named leftovers (an interrupted fetch), an hour old.
-    crate::stage::sweep(parent, super::release::LEFTOVER_AGE);
+    crate::leftovers::sweep(parent, crate::leftovers::LEFTOVER_AGE);
     let staged = Staged::create(parent)?;
     let report = copy_path(src, false, staged.path(), opts)?;
     let name = dest

@@ -14,19 +14,14 @@ use crate::backdate::BackdateCheck;
 use crate::error::Result;
 use crate::ids::{problem, IdKind};
 use crate::keys::{self, md5_hex};
-use crate::layout::{absolute, display, local_assignment, Course};
+use crate::layout::{absolute, display, Course, LocalDirs};
 use crate::names::parse_cache;
 use crate::safefs::{self, Kind};
 use crate::walk::top_notebooks;
 
-use super::{
-    child_dirs, courses_under, feedback_keys, find_feedback, student_matches, SubmissionRef,
-    SMALL_FILE,
-};
+use super::{child_dirs, courses_under, feedback_keys, find_feedback, SubmissionRef, SMALL_FILE};
 
-pub(crate) mod scan;
-
-use scan::{par_io, FeedbackPublic, Inbound};
+use super::inbound::{par_io, FeedbackPublic, Inbound};
 
 /// A notebook of a released assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,26 +113,6 @@ pub struct Listing<T> {
     pub assignments: Vec<T>,
     /// Skipped entries.
     pub warnings: Vec<String>,
-}
-
-/// Where a student's local work lives (for `fetched` and local feedback).
-#[derive(Debug, Clone, Copy)]
-pub struct LocalDirs<'a> {
-    /// `Exchange.assignment_dir`.
-    pub assignment_dir: &'a Path,
-    /// `Exchange.path_includes_course`.
-    pub path_includes_course: bool,
-}
-
-impl LocalDirs<'_> {
-    fn assignment(&self, course: &str, assignment: &str) -> PathBuf {
-        local_assignment(
-            self.assignment_dir,
-            course,
-            assignment,
-            self.path_includes_course,
-        )
-    }
 }
 
 fn notebook_refs(dir: &Path, follow: bool) -> Vec<NotebookRef> {
@@ -481,22 +456,14 @@ impl<'a> SubmissionKeys<'a> {
     /// The keys the notebook `id` (file `file_name`) may have been released under, best
     /// first: the secret's, else the legacy keys of its bytes.
     fn of(&mut self, id: &str, file_name: &OsStr) -> Vec<String> {
-        if let Some(secret) = &self.secret {
-            return vec![keys::feedback_key(secret, id)];
-        }
-        let Ok((mut file, _)) = safefs::open_file_at(self.fd, file_name) else {
-            return Vec::new();
-        };
-        let mut bytes = Vec::new();
-        if file.read_to_end(&mut bytes).is_err() {
-            return Vec::new();
-        }
-        let s = self.sub;
-        let unique = keys::unique_key(s.course, s.assignment, id, s.student, s.timestamp);
-        vec![
-            keys::legacy_key_of_bytes(&bytes, Some(&unique)),
-            keys::legacy_key_of_bytes(&bytes, None),
-        ]
+        let fd = self.fd;
+        let input = self.sub.key_input(id, self.secret.as_deref());
+        keys::feedback_keys(&input, || {
+            let (mut file, _) = safefs::open_file_at(fd, file_name).ok()?;
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).ok()?;
+            Some(bytes)
+        })
     }
 }
 

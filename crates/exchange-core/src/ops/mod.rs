@@ -5,7 +5,9 @@
 pub mod collect;
 pub mod feedback;
 pub mod fetch;
+pub(crate) mod inbound;
 pub mod list;
+pub mod place;
 pub mod provision;
 pub mod release;
 pub mod submit;
@@ -16,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::ids::{problem, validate, IdKind};
 use crate::keys;
 use crate::layout::Course;
+use crate::leftovers::is_reserved;
 use crate::safefs::{self, Kind};
-use crate::stage::is_ours;
 
 /// Largest `timestamp.txt` / `submission_secret.txt` read.
 pub(crate) const SMALL_FILE: u64 = 64 * 1024;
@@ -70,7 +72,7 @@ pub(crate) fn child_dirs(dir: &Path, follow: bool) -> Vec<String> {
             } else {
                 e.metadata()
             };
-            (!is_ours(&name) && meta.ok()?.is_dir()).then_some(name)
+            (!is_reserved(&name) && meta.ok()?.is_dir()).then_some(name)
         })
         .collect();
     names.sort();
@@ -95,27 +97,11 @@ pub(crate) fn feedback_keys(
 ) -> Vec<String> {
     let secret = safefs::read_small(&sub.dir.join("submission_secret.txt"), SMALL_FILE)
         .ok()
-        .flatten();
-    if let Some(secret) = secret {
-        return vec![keys::feedback_key(
-            &String::from_utf8_lossy(&secret),
-            notebook_id,
-        )];
-    }
-    let Ok(bytes) = std::fs::read(notebook) else {
-        return Vec::new();
-    };
-    let unique = keys::unique_key(
-        sub.course,
-        sub.assignment,
-        notebook_id,
-        sub.student,
-        sub.timestamp,
-    );
-    vec![
-        keys::legacy_key_of_bytes(&bytes, Some(&unique)),
-        keys::legacy_key_of_bytes(&bytes, None),
-    ]
+        .flatten()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    keys::feedback_keys(&sub.key_input(notebook_id, secret.as_deref()), || {
+        std::fs::read(notebook).ok()
+    })
 }
 
 /// A submission as the feedback lookups need it.
@@ -125,6 +111,20 @@ pub(crate) struct SubmissionRef<'a> {
     pub assignment: &'a str,
     pub timestamp: &'a str,
     pub dir: &'a Path,
+}
+
+impl<'a> SubmissionRef<'a> {
+    /// What [`keys::feedback_keys`] needs for its notebook `notebook_id`.
+    pub fn key_input(&self, notebook_id: &'a str, secret: Option<&'a str>) -> keys::KeyInput<'a> {
+        keys::KeyInput {
+            course: self.course,
+            assignment: self.assignment,
+            notebook_id,
+            student: self.student,
+            timestamp: self.timestamp,
+            secret,
+        }
+    }
 }
 
 /// The first `{key}.html` that is a regular file in `dir` (never a symlink).

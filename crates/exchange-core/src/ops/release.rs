@@ -1,20 +1,17 @@
 //! `release_assignment` / `unrelease_assignment`: publish to and withdraw from `outbound/`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::copy::{copy_path, CopyOptions};
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
 use crate::layout::Course;
+use crate::leftovers::{self, LEFTOVER_AGE};
 use crate::safefs;
 use crate::stage::{self, Staged};
 use crate::walk::Filter;
 
 use super::ensure_course_tree;
-
-/// Staging or trash older than this is from an interrupted run and may be removed.
-pub(crate) const LEFTOVER_AGE: Duration = Duration::from_secs(3600);
 
 /// What a release did.
 #[derive(Debug, Clone)]
@@ -50,7 +47,7 @@ pub fn release_assignment(
     }
     ensure_course_tree(&course)?;
     let outbound = course.outbound();
-    let mut warnings = stage::sweep(&outbound, LEFTOVER_AGE);
+    let mut warnings = leftovers::sweep(&outbound, LEFTOVER_AGE);
     let staged = Staged::create(&outbound)?;
     let opts = CopyOptions {
         filter: filter.clone(),
@@ -91,7 +88,7 @@ pub fn unrelease_assignment(root: &Path, course: &str, assignment: &str) -> Resu
     let course = Course::new(root, course)?;
     validate(IdKind::Assignment, assignment)?;
     let path = course.release(assignment);
-    let warnings = stage::sweep(&course.outbound(), LEFTOVER_AGE);
+    let warnings = leftovers::sweep(&course.outbound(), LEFTOVER_AGE);
     let removed = stage::withdraw_keeping_old(&path)?;
     Ok(Unreleased {
         path,
@@ -132,7 +129,7 @@ mod tests {
         assert!(data(&root.join("c1/outbound")).is_empty());
         // The replaced and withdrawn trees wait as trash; an hour on, a run removes them.
         assert_eq!(fs::read_dir(root.join("c1/outbound")).unwrap().count(), 2);
-        stage::sweep(&root.join("c1/outbound"), Duration::ZERO);
+        leftovers::sweep(&root.join("c1/outbound"), std::time::Duration::ZERO);
         assert_eq!(fs::read_dir(root.join("c1/outbound")).unwrap().count(), 0);
     }
 

@@ -11,7 +11,7 @@ use crate::safefs::{self, Kind};
 use crate::stage::{self, Staged};
 use crate::walk::{find_notebooks, Filter};
 
-use super::release::LEFTOVER_AGE;
+use crate::leftovers::{self, LEFTOVER_AGE};
 
 /// What a submission did.
 #[derive(Debug, Clone)]
@@ -67,24 +67,34 @@ pub fn submit(req: &SubmitRequest<'_>) -> Result<Submitted> {
     let mut warnings = compare_notebooks(&release, req.source, req.assignment, req.strict)?;
     let inbox = student_inbox(&course, req.student)?;
     // Staging an interrupted submit left in the student's own inbox goes now.
-    warnings.extend(stage::sweep(&inbox, LEFTOVER_AGE));
+    warnings.extend(leftovers::sweep(&inbox, LEFTOVER_AGE));
     let name = submission_name(req.assignment, req.timestamp, &random_part());
     if name.len() > 255 {
         return Err(Error::InvalidArgument(format!(
             "submission name {name:?} is longer than 255 bytes"
         )));
     }
-    let staged = Staged::create(&inbox)?;
+    // The student's files are copied once, from their home into the local cache's
+    // staging, and the exchange copy is made from there: both hold the same bytes, and
+    // nothing is read back over the network.
+    let cache = CacheEntry::stage(req)?;
     let opts = CopyOptions {
         filter: req.filter.clone(),
         skip_existing: false,
     };
-    let report = copy_path(req.source, true, staged.path(), &opts)?;
+    let report = copy_path(req.source, true, cache.staged.path(), &opts)?;
     warnings.extend(report.warnings);
-    write_stamp_files(staged.path(), req.timestamp, &new_secret())?;
+    write_stamp_files(cache.staged.path(), req.timestamp, &new_secret())?;
+    let staged = Staged::create(&inbox)?;
+    copy_path(
+        cache.staged.path(),
+        false,
+        staged.path(),
+        &CopyOptions::default(),
+    )?;
     staged.publish(&name, false)?;
     let path = inbox.join(&name);
-    let cache_path = write_cache(req, &path)?;
+    let cache_path = cache.publish()?;
     Ok(Submitted {
         name,
         path,
@@ -175,22 +185,38 @@ fn student_inbox(course: &Course, student: &str) -> Result<PathBuf> {
     }
 }
 
-/// `timestamp.txt` (exactly the string) and `submission_secret.txt`, as nbgrader writes.
+/// `timestamp.txt` (exactly the string) and `submission_secret.txt`, as nbgrader writes,
+/// into a staging directory (nobody reads it yet: no temp file and rename needed).
 fn write_stamp_files(dir: &Path, timestamp: &str, secret: &str) -> Result<()> {
-    stage::write_file(&dir.join("timestamp.txt"), timestamp.as_bytes())?;
-    stage::write_file(&dir.join("submission_secret.txt"), secret.as_bytes())
+    stage::write_new_file(&dir.join("timestamp.txt"), timestamp.as_bytes())?;
+    stage::write_new_file(&dir.join("submission_secret.txt"), secret.as_bytes())
 }
 
-/// Copy the published submission to `{cache}/{course}/{student}+{assignment}+{timestamp}`.
-fn write_cache(req: &SubmitRequest<'_>, published: &Path) -> Result<PathBuf> {
-    let dir = absolute(&req.cache.join(req.course));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
-    let name = cache_name(req.student, req.assignment, req.timestamp);
-    stage::sweep(&dir, LEFTOVER_AGE);
-    let staged = Staged::create(&dir)?;
-    copy_path(published, false, staged.path(), &CopyOptions::default())?;
-    staged.publish(&name, true)?;
-    Ok(dir.join(name))
+/// The submission's entry in the local cache,
+/// `{cache}/{course}/{student}+{assignment}+{timestamp}`, being staged.
+struct CacheEntry {
+    staged: Staged,
+    dir: PathBuf,
+    name: String,
+}
+
+impl CacheEntry {
+    fn stage(req: &SubmitRequest<'_>) -> Result<Self> {
+        let dir = absolute(&req.cache.join(req.course));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        leftovers::sweep(&dir, LEFTOVER_AGE);
+        Ok(CacheEntry {
+            staged: Staged::create(&dir)?,
+            name: cache_name(req.student, req.assignment, req.timestamp),
+            dir,
+        })
+    }
+
+    /// Publish it once the exchange holds the submission.
+    fn publish(self) -> Result<PathBuf> {
+        self.staged.publish(&self.name, true)?;
+        Ok(self.dir.join(self.name))
+    }
 }
 
 #[cfg(test)]

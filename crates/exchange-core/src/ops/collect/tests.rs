@@ -35,12 +35,20 @@ fn exchange() -> tempfile::TempDir {
     t
 }
 
-fn request<'a>(root: &'a Path, template: &'a str) -> CollectRequest<'a> {
+fn dest(course_dir: &Path) -> CourseDirs<'_> {
+    CourseDirs {
+        root: course_dir,
+        directory_structure: "{nbgrader_step}/{student_id}/{assignment_id}",
+        submitted_directory: "submitted",
+    }
+}
+
+fn request<'a>(root: &'a Path, course_dir: &'a Path) -> CollectRequest<'a> {
     CollectRequest {
         root,
         course: "c1",
         assignment: "ps1",
-        dest_template: template,
+        dest: dest(course_dir),
         students: None,
         update: false,
         before_duedate: false,
@@ -73,7 +81,7 @@ fn selection_newest_and_before_duedate() {
 fn collects_newest_skips_symlinks_and_updates() {
     let t = exchange();
     let root = t.path().join("ex");
-    let template = format!("{}/submitted/\0/ps1", t.path().display());
+    let template = t.path().to_path_buf();
     let out = collect(&request(&root, &template)).unwrap();
     let got: Vec<_> = out
         .records
@@ -134,7 +142,7 @@ fn one_students_oversized_submission_does_not_stop_others() {
         &root.join(format!("c1/inbound/carol/ps1+{T1}+r")),
         &[("a", "1"), ("b", "2"), ("c", "3")],
     );
-    let template = format!("{}/submitted/\0/ps1", t.path().display());
+    let template = t.path().to_path_buf();
     let mut req = request(&root, &template);
     req.filter.limits.max_files = 2;
     let out = collect(&req).unwrap();
@@ -145,15 +153,18 @@ fn one_students_oversized_submission_does_not_stop_others() {
         .iter()
         .any(|w| w.contains("carol") && w.contains("max_files")));
     assert!(!t.path().join("submitted/carol/ps1").exists());
-    let bad = request(&root, "no-slot");
-    assert_eq!(collect(&bad).unwrap_err().kind(), "invalid_argument");
+    let mut bad = request(&root, t.path());
+    bad.dest.directory_structure = "{course_id}/{student_id}";
+    let err = collect(&bad).unwrap_err();
+    assert_eq!(err.kind(), "invalid_argument");
+    assert!(err.to_string().contains("{course_id}"), "{err}");
 }
 
 #[test]
 fn backdated_submissions_are_flagged_unless_migrated() {
     let t = exchange();
     let root = t.path().join("ex");
-    let template = format!("{}/submitted/\0/ps1", t.path().display());
+    let template = t.path().to_path_buf();
     let mut req = request(&root, &template);
     // The fixtures claim 2024 and were written just now: far past any tolerance.
     req.backdate_tolerance = Some(300);
@@ -201,7 +212,7 @@ fn a_submission_claiming_now_is_not_flagged() {
         &root.join(format!("c1/inbound/dora/ps1+{now}+r")),
         &[("p.ipynb", "d"), ("sub/deep.txt", "x")],
     );
-    let template = format!("{}/submitted/\0/ps1", t.path().display());
+    let template = t.path().to_path_buf();
     let mut req = request(&root, &template);
     req.backdate_tolerance = Some(300);
     let out = collect(&req).unwrap();

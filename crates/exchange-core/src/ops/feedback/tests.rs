@@ -1,5 +1,5 @@
 use super::*;
-use crate::keys::legacy_key_of_bytes;
+use crate::keys::{feedback_key, legacy_key_of_bytes};
 use crate::ops::testutil::write_tree;
 use std::fs;
 
@@ -57,7 +57,7 @@ fn release_secret_and_legacy_then_fetch() {
         &[("q.ipynb", "x"), ("submission_secret.txt", "s")],
     );
     let home = t.path().join("home");
-    let target = FetchTarget {
+    let target = LocalDirs {
         assignment_dir: &home,
         path_includes_course: true,
     };
@@ -156,8 +156,8 @@ fn a_release_removes_old_temp_files_a_killed_one_left() {
     let root = t.path().join("ex");
     let public = root.join("c1/feedback_public/alice");
     fs::create_dir_all(&public).unwrap();
-    let old = public.join(format!("{}killed", crate::stage::TMP_PREFIX));
-    let live = public.join(format!("{}live", crate::stage::TMP_PREFIX));
+    let old = public.join(format!("{}killed", crate::leftovers::TMP_PREFIX));
+    let live = public.join(format!("{}live", crate::leftovers::TMP_PREFIX));
     for path in [&old, &live] {
         fs::write(path, "half").unwrap();
     }

@@ -15,9 +15,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::leftovers::is_reserved;
 use crate::names::{parse_submission, SubmissionName};
 use crate::safefs::{self, Kind};
-use crate::stage::is_ours;
 
 use super::student_matches;
 
@@ -105,7 +105,7 @@ impl Inbound {
                     continue;
                 }
             };
-            if is_ours(&name) || !student_matches(filter, &name) {
+            if is_reserved(&name) || !student_matches(filter, &name) {
                 continue;
             }
             match entry.kind.map_or_else(
@@ -197,7 +197,7 @@ fn submissions_in(
                 continue;
             }
         };
-        if is_ours(&name) {
+        if is_reserved(&name) {
             continue;
         }
         if !matches!(kind, Ok(Kind::Dir)) {

@@ -1,16 +1,19 @@
-//! Writing into the new exchange: staged copies published by rename, owned uid:gid, never
-//! overwriting what is already there (so a rerun skips what an earlier run brought in).
+//! Placing trees and files into the exchange from outside it (`nbgrader-k8s migrate`), and
+//! taking trees out (`gc`): staged copies published by rename, owned uid:gid, never
+//! overwriting what is already there (so a rerun skips what an earlier run brought in),
+//! and removal by moving aside first, so a reader never sees a half-written or
+//! half-removed tree.
 
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use exchange_core::copy::{copy_path, CopyOptions};
-use exchange_core::safefs::{self, Kind};
-use exchange_core::stage::{write_file_at, Staged};
+use crate::copy::{copy_path, CopyOptions};
+use crate::safefs::{self, Kind};
+use crate::stage::{write_file_at, Staged};
 use rustix::fs::{AtFlags, Gid, Uid};
 
-/// Largest feedback file migrated.
-const MAX_FEEDBACK: u64 = 512 * 1024 * 1024;
+/// Largest file placed.
+pub const MAX_FILE: u64 = 512 * 1024 * 1024;
 
 /// What happened to one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +25,7 @@ pub enum Outcome {
 }
 
 /// Copy the directory `src` to `parent/name` unless that exists.
-pub fn copy_dir(
+pub fn place_dir(
     src: &Path,
     parent: &Path,
     name: &str,
@@ -52,7 +55,12 @@ pub fn copy_dir(
 
 /// Copy the file `src` to `dir/name` (never through a link planted there) unless a file
 /// with the same content is there; a different one there is an error.
-pub fn copy_file(src: &Path, dir: &Path, name: &str, owner: (u32, u32)) -> Result<Outcome, String> {
+pub fn place_file(
+    src: &Path,
+    dir: &Path,
+    name: &str,
+    owner: (u32, u32),
+) -> Result<Outcome, String> {
     let bytes = read(src)?;
     let target = dir.join(name);
     match safefs::lkind(&target) {
@@ -98,8 +106,9 @@ pub fn copy_file(src: &Path, dir: &Path, name: &str, owner: (u32, u32)) -> Resul
     Ok(Outcome::Copied(notes))
 }
 
-pub(crate) fn read(path: &Path) -> Result<Vec<u8>, String> {
-    match safefs::read_small(path, MAX_FEEDBACK) {
+/// The bytes of the regular file at `path` (at most [`MAX_FILE`]), never through a link.
+pub fn read(path: &Path) -> Result<Vec<u8>, String> {
+    match safefs::read_small(path, MAX_FILE) {
         Ok(Some(bytes)) => Ok(bytes),
         Ok(None) => Err(format!("{} is not a regular file", path.display())),
         Err(e) => Err(format!("cannot read {} ({e})", path.display())),
@@ -147,6 +156,20 @@ fn chown_tree(dir: &Path, owner: (u32, u32)) -> Vec<String> {
     notes
 }
 
+/// Remove the tree or file at `path` the safe way: moved aside to dot-named trash, then
+/// deleted, so a reader sees it whole or absent. Ok(false) when it was absent; a failure
+/// to delete the trash is an error naming it (a later sweep or `gc` retries).
+pub fn remove_tree(path: &Path) -> crate::Result<bool> {
+    match crate::stage::withdraw(path)? {
+        (removed, None) => Ok(removed),
+        (_, Some(warning)) => Err(crate::Error::io(
+            "remove",
+            path,
+            std::io::Error::other(warning),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,13 +190,13 @@ mod tests {
         std::os::unix::fs::symlink("/etc/passwd", src.join("link")).unwrap();
         let dest = t.path().join("dest");
         std::fs::create_dir(&dest).unwrap();
-        let Outcome::Copied(notes) = copy_dir(&src, &dest, "n", me()).unwrap() else {
+        let Outcome::Copied(notes) = place_dir(&src, &dest, "n", me()).unwrap() else {
             panic!()
         };
         assert!(notes.iter().any(|n| n.contains("link")), "{notes:?}");
         assert_eq!(std::fs::read_to_string(dest.join("n/sub/f")).unwrap(), "x");
         assert!(!dest.join("n/link").exists());
-        assert_eq!(copy_dir(&src, &dest, "n", me()).unwrap(), Outcome::Already);
+        assert_eq!(place_dir(&src, &dest, "n", me()).unwrap(), Outcome::Already);
     }
 
     #[test]
@@ -184,19 +207,19 @@ mod tests {
         let dir = t.path().join("fp");
         std::fs::create_dir(&dir).unwrap();
         assert!(matches!(
-            copy_file(&src, &dir, "k.html", me()).unwrap(),
+            place_file(&src, &dir, "k.html", me()).unwrap(),
             Outcome::Copied(_)
         ));
         assert_eq!(
-            copy_file(&src, &dir, "k.html", me()).unwrap(),
+            place_file(&src, &dir, "k.html", me()).unwrap(),
             Outcome::Already
         );
         std::fs::write(dir.join("k.html"), "other").unwrap();
-        assert!(copy_file(&src, &dir, "k.html", me())
+        assert!(place_file(&src, &dir, "k.html", me())
             .unwrap_err()
             .contains("different"));
         std::os::unix::fs::symlink(&src, dir.join("l.html")).unwrap();
-        assert!(copy_file(&src, &dir, "l.html", me())
+        assert!(place_file(&src, &dir, "l.html", me())
             .unwrap_err()
             .contains("symlink"));
     }

@@ -1,0 +1,181 @@
+"""The shapes of what the Rust core (``_core``) returns, as ``TypedDict``s.
+
+``_core.pyi`` imports them, so type checkers know each result's keys, and the plugin can
+annotate with them; ``mypy.stubtest`` (``make lint``) checks that stub against the compiled
+module.
+"""
+
+from typing import Literal, Optional, TypedDict
+
+ErrorKind = Literal[
+    "invalid_id",
+    "invalid_timestamp",
+    "invalid_argument",
+    "not_found",
+    "exists",
+    "too_big",
+    "missing_notebooks",
+    "unsafe_path",
+    "io",
+]
+
+
+class Limits(TypedDict, total=False):
+    """Size and shape caps; every key optional, 0/None/negative = no cap."""
+
+    max_file_size: Optional[float]  # kB (nbgrader's unit: 1000 bytes); larger files skipped
+    max_dir_size: Optional[float]  # kB; a larger tree raises kind "too_big"
+    max_files: Optional[int]  # files per tree; more raises kind "too_big"
+    max_depth: Optional[int]  # nesting (1 = top level only); deeper entries skipped
+
+
+class Released(TypedDict):
+    path: str
+    replaced: bool
+    files: int
+    warnings: list[str]
+
+
+class Unreleased(TypedDict):
+    path: str
+    removed: bool
+    warnings: list[str]
+
+
+class NotebookRef(TypedDict):
+    notebook_id: str
+    path: str
+
+
+class ReleasedAssignment(TypedDict):
+    course_id: str
+    assignment_id: str
+    status: Literal["released", "fetched"]
+    path: str
+    notebooks: list[NotebookRef]
+
+
+class ReleasedListing(TypedDict):
+    assignments: list[ReleasedAssignment]
+    warnings: list[str]
+
+
+class Fetched(TypedDict):
+    path: str
+    created: list[str]
+    warnings: list[str]
+
+
+class Submitted(TypedDict):
+    name: str
+    path: str
+    cache_path: str
+    timestamp: str
+    warnings: list[str]
+
+
+class NotebookFeedback(TypedDict):
+    notebook_id: str
+    path: str
+    has_local_feedback: bool
+    has_exchange_feedback: bool
+    local_feedback_path: Optional[str]
+    feedback_updated: bool
+
+
+class Submission(TypedDict):
+    course_id: str
+    student_id: str
+    assignment_id: str
+    timestamp: str
+    status: Literal["submitted"]
+    path: str
+    notebooks: list[NotebookFeedback]
+    has_local_feedback: bool
+    has_exchange_feedback: bool
+    feedback_updated: bool
+    local_feedback_path: Optional[str]
+
+
+class SubmissionGroup(TypedDict):
+    course_id: str
+    student_id: str
+    assignment_id: str
+    status: Literal["submitted"]
+    submissions: list[Submission]
+
+
+class SubmissionListing(TypedDict):
+    assignments: list[SubmissionGroup]
+    warnings: list[str]
+
+
+class CollectRecord(TypedDict):
+    student_id: str
+    timestamp: str
+    source: str
+    dest: str
+    action: Literal["collected", "updated", "exists", "not_newer"]
+
+
+class Collected(TypedDict):
+    records: list[CollectRecord]
+    warnings: list[str]
+
+
+class ReleasedFeedback(TypedDict):
+    student_id: str
+    notebook_id: str
+    key: str
+    path: str
+
+
+class FeedbackReleased(TypedDict):
+    released: list[ReleasedFeedback]
+    warnings: list[str]
+
+
+class MissingFeedback(TypedDict):
+    assignment_id: str
+    notebook_id: str
+    timestamp: str
+
+
+class FetchedFeedback(MissingFeedback):
+    path: str
+
+
+class FeedbackFetched(TypedDict):
+    fetched: list[FetchedFeedback]
+    missing: list[MissingFeedback]
+    warnings: list[str]
+
+
+class ClaimRef(TypedDict):
+    claimName: str
+
+
+class Volume(TypedDict):
+    name: str
+    persistentVolumeClaim: ClaimRef
+
+
+class _VolumeMount(TypedDict):
+    name: str
+    mountPath: str
+    subPath: str
+
+
+class VolumeMount(_VolumeMount, total=False):
+    readOnly: Literal[True]  # present only on read-only mounts
+
+
+class ProvisionEntry(TypedDict):
+    path: str
+    outcome: Literal["created", "fine", "repaired"]
+    detail: str
+
+
+class Provisioned(TypedDict):
+    entries: list[ProvisionEntry]
+    warnings: list[str]
