@@ -70,20 +70,16 @@ pub struct Seen {
     pub name: String,
     /// 1 for direct children of the scanned directory.
     pub depth: usize,
-    /// Kind, never following a symlink.
-    pub kind: Kind,
-    /// Owner uid.
-    pub uid: u32,
-    /// Owner gid.
-    pub gid: u32,
-    /// Permission bits (`& 0o7777`).
-    pub mode: u32,
-    /// Size in bytes.
-    pub size: u64,
-    /// Change time, seconds since the epoch.
-    pub ctime: i64,
-    /// Modification time, seconds since the epoch.
-    pub mtime: i64,
+    /// Kind, owner, mode, size and times (also reachable directly: `seen.kind`).
+    pub meta: Meta,
+}
+
+impl std::ops::Deref for Seen {
+    type Target = Meta;
+
+    fn deref(&self) -> &Meta {
+        &self.meta
+    }
 }
 
 /// An entry a walk could not look at, and why.
@@ -190,13 +186,7 @@ impl Seen {
                 .unwrap_or_default(),
             path,
             depth,
-            kind: meta.kind,
-            uid: meta.uid,
-            gid: meta.gid,
-            mode: meta.mode,
-            size: meta.size,
-            ctime: meta.ctime,
-            mtime: meta.mtime,
+            meta,
         }
     }
 }

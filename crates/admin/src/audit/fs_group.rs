@@ -41,20 +41,23 @@ pub fn kubelet_owner(seen: &Seen, uid: u32, gid: u32, fs_group: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exchange_core::walk::Meta;
     use std::path::PathBuf;
 
     fn seen(kind: Kind, uid: u32, gid: u32, mode: u32) -> Seen {
         Seen {
             path: PathBuf::from("/x"),
             name: "x".into(),
-            kind,
-            uid,
-            gid,
-            mode,
-            size: 0,
-            ctime: 0,
-            mtime: 0,
             depth: 1,
+            meta: Meta {
+                kind,
+                uid,
+                gid,
+                mode,
+                size: 0,
+                ctime: 0,
+                mtime: 0,
+            },
         }
     }
 
