@@ -19,6 +19,18 @@ from nbgrader_k8s_exchange.demo import Course, score_in_feedback
 STUDENTS = {"alice": True, "bob": False, "carol": True}
 
 
+def _switch_exchange(course: Course, exchange) -> None:
+    """Point the instructor and every student at the new root, with our plugin (as a
+    deployment does when it migrates)."""
+    course.exchange = exchange
+    course.plugin = True
+    course._write_config(
+        course.instructor_dir, f"c.CourseDirectory.root = {str(course.instructor_dir)!r}\n"
+    )
+    for student, home in course.students.items():
+        course._write_config(home, course._student_config(student))
+
+
 def _nbgrader_k8s(*args: str) -> subprocess.CompletedProcess:
     script = os.path.join(os.path.dirname(sys.executable), "nbgrader-k8s")
     return subprocess.run(
@@ -81,7 +93,7 @@ def test_migrated_course_works_with_the_plugin(tmp_path):
     assert report["feedback"] == {"found": 3, "migrated": 3, "already": 0, "skipped": 0}
     assert report["skipped"] == []
 
-    course.switch_exchange(new_root, plugin=True)
+    _switch_exchange(course, new_root)
     ex = new_root / "course101"
     assert sorted(p.name for p in (ex / "inbound").iterdir()) == sorted(STUDENTS)
 

@@ -165,17 +165,6 @@ class Course:
         # simulated student here), so name them; our exchange reads JUPYTERHUB_USER.
         return "" if self.plugin else f"c.CourseDirectory.student_id = {student!r}\n"
 
-    def switch_exchange(self, exchange: Path, *, plugin: bool = True) -> None:
-        """Point the instructor and every student at another exchange root, with our plugin
-        or nbgrader's default exchange (as a deployment does when it migrates)."""
-        self.exchange = Path(exchange)
-        self.plugin = plugin
-        self._write_config(
-            self.instructor_dir, f"c.CourseDirectory.root = {str(self.instructor_dir)!r}\n"
-        )
-        for student, home in self.students.items():
-            self._write_config(home, self._student_config(student))
-
     def _env(self, user: str, home: Path) -> Dict[str, str]:
         env = dict(os.environ)
         env.update(
