@@ -63,8 +63,8 @@ def _owner_mode(path):
 
 @pytest.mark.parametrize(
     "storage",
-    [CSI_NFS, NFS_ALL_SQUASH],
-    ids=["csi-nfs-fsGroupPolicy-File", "nfs-all_squash-1000-100"],
+    [HOST_PATH, CSI_NFS, NFS_ALL_SQUASH],
+    ids=["hostPath", "csi-nfs-fsGroupPolicy-File", "nfs-all_squash-1000-100"],
 )
 def test_course_on_storage_where_the_job_runs_as_shipped(tmp_path, storage, course_dir):
     c = Cluster(tmp_path, storage)
@@ -82,23 +82,6 @@ def test_course_on_storage_where_the_job_runs_as_shipped(tmp_path, storage, cour
     course = c.volume.path / "course101"
     for rel in ("", "outbound", "outbound/ps1", "inbound/alice", "feedback_public/alice"):
         assert _owner_mode(course / rel) == (1000, 100, 0o755), rel
-
-
-def test_host_path_pods_start_and_audit_stays_clean(tmp_path):
-    """hostPath (kind's volume): no ownership management, no squashing. The course itself on
-    such a volume is tests/pods/test_pods.py's and test_hub_config.py's; here, the shipped Job,
-    hub and pods on it, started many times."""
-    c = Cluster(tmp_path, HOST_PATH)
-    _fresh_root(c, 0, 0)
-    c.job_init()
-    c.job()
-    c.start_hub()
-    for _ in range(4):
-        c.start_hub(build=False)
-        for user in ("prof", "alice", "bob"):
-            c.user(user, "true")
-    _clean(c)
-    assert _owner_mode(c.volume.path) == (1000, 100, 0o2775)
 
 
 def test_course_on_root_squash_after_the_documented_fix(tmp_path, course_dir):

@@ -24,14 +24,11 @@ pub fn existing(root: &Path, course: &str) -> anyhow::Result<Course> {
 /// Names of the real directories directly in `dir` that are valid ids of `kind`, without
 /// the exchange's dot-names; sorted. A missing `dir` has none.
 pub fn child_ids(dir: &Path, kind: IdKind) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| problem(kind, n).is_none())
+    let mut names: Vec<String> = walk::children(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.kind == Kind::Dir && problem(kind, &c.name).is_none())
+        .map(|c| c.name)
         .collect();
     names.sort();
     names

@@ -178,14 +178,11 @@ fn release_one(
 
 /// `(notebook id, path)` of the top-level `*.html` regular files, sorted.
 fn html_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
+    let entries = crate::walk::children(dir).map_err(|e| Error::io("read directory", dir, e))?;
     let mut found: Vec<(String, PathBuf)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let stem = name.strip_suffix(".html")?.to_string();
-            (!name.starts_with('.') && e.metadata().ok()?.is_file()).then(|| (stem, e.path()))
-        })
+        .into_iter()
+        .filter(|e| e.kind == crate::walk::Kind::File && !e.name.starts_with('.'))
+        .filter_map(|e| Some((e.name.strip_suffix(".html")?.to_string(), e.path)))
         .collect();
     found.sort();
     Ok(found)
