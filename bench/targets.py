@@ -87,6 +87,27 @@ def _memory(results: R) -> List[str]:
     ]
 
 
+def _student_rt(results: R, op: str, limit: Optional[int] = None) -> List[str]:
+    """Our student op's round trips (1 ms, cache 1 s) beside the default's: at most the
+    default's, and at most ``limit`` when given."""
+    stu = _get(results, "envs", "nfs", "student")
+    ours = _get(stu, "ours", "inproc", op, "net", "round_trips")
+    default = _get(stu, "default", "inproc", op, "net", "round_trips")
+    if ours is None or default is None:
+        return ["not measured", _mark(None)]
+    ok = ours <= default and (limit is None or ours <= limit)
+    return [f"{ours} vs the default's {default}", _mark(ok)]
+
+
+def _burst(results: R) -> List[str]:
+    burst = _get(results, "envs", "nfs", "burst")
+    ours, default = _s(burst, "ours"), _s(burst, "default")
+    if not ours or not default:
+        return ["not measured", _mark(None)]
+    n = burst.get("students")
+    return [f"{ours:.2f} s vs the default's {default:.2f} s ({n} submits)", _mark(ours <= default)]
+
+
 def _import(results: R) -> List[str]:
     imp = results.get("import")
     if not imp:
@@ -118,6 +139,18 @@ def check(results: R) -> List[List[str]]:
         ],
         ["student `list` round trips do not grow with S", *_bounded(results, "student_list")],
         ["student `submit` round trips do not grow with S", *_bounded(results, "submit")],
+        [
+            f"student `submit` round trips ≤ the default's ({nfs})",
+            *_student_rt(results, "submit"),
+        ],
+        [
+            f"Assignments-tab `list` ≤ 45 round trips and ≤ the default's ({nfs})",
+            *_student_rt(results, "list", 45),
+        ],
+        [
+            f"deadline burst (in-process) at least as fast as the default ({nfs})",
+            *_burst(results),
+        ],
         ["cost grows linearly in S", *_linear(results)],
         ["peak memory at S=5,000 below 200 MB", *_memory(results)],
         ["importing the plugin adds < 50 ms to nbgrader's start-up", *_import(results)],
