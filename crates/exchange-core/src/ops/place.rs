@@ -31,18 +31,8 @@ pub fn place_dir(
     name: &str,
     owner: (u32, u32),
 ) -> Result<Outcome, String> {
-    let target = parent.join(name);
-    match safefs::lkind(&target) {
-        Ok(None) => {}
-        Ok(Some(Kind::Dir)) => return Ok(Outcome::Already),
-        Ok(Some(kind)) => {
-            return Err(format!(
-                "a {} is in the way at {}",
-                kind.describe(),
-                target.display()
-            ))
-        }
-        Err(e) => return Err(format!("cannot inspect {} ({e})", target.display())),
+    if present(&parent.join(name), Kind::Dir)? {
+        return Ok(Outcome::Already);
     }
     let staged = Staged::create(parent).map_err(|e| e.to_string())?;
     let report =
@@ -63,24 +53,12 @@ pub fn place_file(
 ) -> Result<Outcome, String> {
     let bytes = read(src)?;
     let target = dir.join(name);
-    match safefs::lkind(&target) {
-        Ok(None) => {}
-        Ok(Some(Kind::File)) => {
-            let there = read(&target)?;
-            return if there == bytes {
-                Ok(Outcome::Already)
-            } else {
-                Err(format!("a different {} is already there", target.display()))
-            };
-        }
-        Ok(Some(kind)) => {
-            return Err(format!(
-                "a {} is in the way at {}",
-                kind.describe(),
-                target.display()
-            ))
-        }
-        Err(e) => return Err(format!("cannot inspect {} ({e})", target.display())),
+    if present(&target, Kind::File)? {
+        return if read(&target)? == bytes {
+            Ok(Outcome::Already)
+        } else {
+            Err(format!("a different {} is already there", target.display()))
+        };
     }
     let fd =
         safefs::open_dir(dir, false).map_err(|e| format!("cannot open {} ({e})", dir.display()))?;
@@ -104,6 +82,21 @@ pub fn place_file(
         }
     }
     Ok(Outcome::Copied(notes))
+}
+
+/// Whether `target` is already there as a `kind` (true) or absent (false); anything else in
+/// its place is an error naming it.
+fn present(target: &Path, kind: Kind) -> Result<bool, String> {
+    match safefs::lkind(target) {
+        Ok(None) => Ok(false),
+        Ok(Some(found)) if found == kind => Ok(true),
+        Ok(Some(found)) => Err(format!(
+            "a {} is in the way at {}",
+            found.describe(),
+            target.display()
+        )),
+        Err(e) => Err(format!("cannot inspect {} ({e})", target.display())),
+    }
 }
 
 /// The bytes of the regular file at `path` (at most [`MAX_FILE`]), never through a link.
