@@ -19,7 +19,8 @@
 //! to this crate, so the admin CLI and the binding use the rules and cannot re-derive
 //! them: feedback keys ([`keys::feedback_keys`]), leftovers ([`leftovers::leftovers`]),
 //! walking ([`walk::scan`]), pod mounts ([`mounts::pod_mounts`]), local paths
-//! ([`layout::LocalDirs`]), submission names ([`names`]), backdating ([`backdate`]).
+//! ([`layout::LocalDirs`]), submission names ([`names`]), backdating ([`backdate`]),
+//! receipts ([`receipt::Manifest`]).
 
 #![deny(missing_docs)]
 
@@ -35,6 +36,7 @@ pub mod migrated;
 pub mod mounts;
 pub mod names;
 pub mod ops;
+pub mod receipt;
 pub(crate) mod safefs;
 pub(crate) mod stage;
 pub mod timestamp;
