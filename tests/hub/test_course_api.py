@@ -130,6 +130,9 @@ def test_unsafe_or_unknown_ids_change_nothing(lean_hub, tmp_path):
         hub, root, "roster", "sync", "c1", "--csv", str(tmp_path / "ghost.csv"), check=False
     )
     assert ghost.returncode == 1 and "unknown to the hub: ghost" in ghost.stderr
+    (tmp_path / "case.csv").write_text("username\nAlice\n")
+    case = _run(hub, root, "roster", "sync", "c1", "--csv", str(tmp_path / "case.csv"), check=False)
+    assert "unknown to the hub: Alice (the hub has some in lower case" in case.stderr
     assert hub.members("nbgrader-c1", hub.tokens["admin"]) == ["carol"]
     assert not (root / "c1" / "inbound" / "alice").exists()
 

@@ -39,7 +39,7 @@ pub enum Command {
     /// Create a course (or add people to it): groups, members, course tree.
     #[command(after_help = "Examples:\n  \
         nbgrader-k8s course add course202 --instructor prof --student alice bob\n  \
-        nbgrader-k8s course add course202 --student dave --create-users")]
+        nbgrader-k8s course add course202 --instructor prof --student dave --create-users")]
     Add(AddArgs),
     /// Every course the hub or the exchange knows, with its people and state.
     List(ListArgs),
@@ -170,9 +170,15 @@ pub fn ensure_users(
     }
     if !create {
         let shown: Vec<&str> = missing.iter().take(10).map(String::as_str).collect();
+        // Most authenticators lower-case usernames; an export may not.
+        let case = if missing.iter().any(|m| known.contains(&m.to_lowercase())) {
+            " (the hub has some in lower case: fix the roster's case)"
+        } else {
+            ""
+        };
         bail!(
-            "{} user(s) unknown to the hub: {}{}; nothing was changed. Pass --create-users to \
-             create them, or let them log in once first",
+            "{} user(s) unknown to the hub: {}{}{case}; nothing was changed. Pass \
+             --create-users to create them, or let them log in once first",
             missing.len(),
             shown.join(", "),
             if missing.len() > shown.len() {
