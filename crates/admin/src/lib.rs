@@ -22,6 +22,7 @@ mod audit;
 mod course;
 mod duration;
 mod gc;
+mod hub;
 mod init;
 mod migrate;
 mod mounts;
@@ -64,6 +65,8 @@ enum Command {
     Audit(audit::Args),
     Gc(gc::Args),
     Migrate(migrate::Args),
+    Course(course::cmd::Args),
+    Roster(roster::cmd::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -124,5 +127,7 @@ where
         Command::Audit(args) => audit::run(&root, &args),
         Command::Gc(args) => gc::run(&root, &args),
         Command::Migrate(args) => migrate::run(&root, &args),
+        Command::Course(args) => course::cmd::run(&root, &args),
+        Command::Roster(args) => roster::cmd::run(&root, &args),
     }
 }
