@@ -8,7 +8,8 @@
 //!
 //! Conventions: human output goes to stdout, progress bars and warnings to stderr (bars only
 //! on a terminal); `--json` prints one JSON document on stdout instead. Exit codes: 0 done,
-//! 1 error (one line on stderr), 2 usage error, 3 `audit` found high-severity problems.
+//! 1 error (one line on stderr), 2 usage error, 3 `audit` found high-severity problems
+//! (`notary verify`: a ledger or head fails; `notary receipt`: no seal matches).
 
 #![deny(missing_docs)]
 
@@ -25,6 +26,7 @@ mod gc;
 mod init;
 mod migrate;
 mod mounts;
+mod notary;
 mod output;
 mod provision;
 mod roster;
@@ -64,6 +66,7 @@ enum Command {
     Audit(audit::Args),
     Gc(gc::Args),
     Migrate(migrate::Args),
+    Notary(notary::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -124,5 +127,6 @@ where
         Command::Audit(args) => audit::run(&root, &args),
         Command::Gc(args) => gc::run(&root, &args),
         Command::Migrate(args) => migrate::run(&root, &args),
+        Command::Notary(args) => notary::run(&root, &args),
     }
 }
