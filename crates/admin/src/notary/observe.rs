@@ -122,8 +122,11 @@ pub struct PassSettings {
     pub max_bytes: u64,
     /// Keep a sealed copy of each new seal.
     pub keep_sealed: bool,
-    /// List every inbox and re-digest every sealed submission.
+    /// List every inbox (and every fetch-marker and feedback dir).
     pub recheck: bool,
+    /// Re-digest every sealed submission (a recheck pass does this after sealing what is
+    /// new, so a restart's long re-digest never delays a seal).
+    pub redigest: bool,
     /// Warn when an inbox holds more bytes than this (0 = never).
     pub warn_bytes: u64,
 }
@@ -498,7 +501,7 @@ impl InboxCtx<'_> {
         let key = (student.to_string(), name.to_string());
         let cached = mem.and_then(|m| m.entries.get(name)).copied();
         if let Some(seal) = self.state.seals.get(&key) {
-            if !self.settings.recheck || seal.state == SealState::Vanished {
+            if !self.settings.redigest || seal.state == SealState::Vanished {
                 return cached.unwrap_or_else(|| usage_of(child));
             }
             let Some(manifest) = self.digest(student, &child.path, report) else {

@@ -10,5 +10,6 @@ mod gc;
 mod init;
 mod migrate;
 mod mounts;
+mod notary;
 mod provision;
 mod status;
