@@ -50,8 +50,8 @@ def _help(*sub):
     return out
 
 
-def subcommands():
-    block = _help().split("Commands:", 1)[1].split("Options:", 1)[0]
+def subcommands(*sub):
+    block = _help(*sub).split("Commands:", 1)[1].split("Options:", 1)[0]
     return set(re.findall(r"^\s{2}([a-z][a-z-]*)\s", block, re.M))
 
 
@@ -90,7 +90,11 @@ def _check_invocation(args):
     if sub not in subs:
         return problems + [f"unknown subcommand {sub!r}"]
     known = flags(sub) if sub != "help" else set()
-    for arg in args[i + 1 :]:
+    rest = args[i + 1 :]
+    # A subcommand with its own subcommands (`notary run ...`): that one's options.
+    if sub != "help" and "Commands:" in _help(sub) and rest and rest[0] in subcommands(sub):
+        known, rest = flags(sub, rest[0]), rest[1:]
+    for arg in rest:
         if arg.startswith("--"):
             name = arg.split("=", 1)[0]
             if name not in known:
@@ -135,6 +139,8 @@ def test_cli_check_catches_a_wrong_flag_and_subcommand():
     ]
     assert _check_invocation(["--root", "/x", "statuz", "c"]) == ["unknown subcommand 'statuz'"]
     assert _check_invocation(["--root", "/x", "gc", "c", "--keep-last", "2", "--yes"]) == []
+    assert _check_invocation(["notary", "run", "--once", "--keep-sealed", "c"]) == []
+    assert _check_invocation(["notary", "log", "c", "--once"]) == ["notary: unknown option --once"]
 
 
 def test_operations_are_all_documented():

@@ -58,7 +58,10 @@ fn seals_each_submission_once_and_confirms_it() {
         "c1/inbound/carol/.nbk8s-staging-x/ps1+2026-12-01 12:00:00.000000 UTC+c/a.ipynb",
         "{}",
     );
-    ex.write("c1/inbound/carol/.ps1+2026-12-01 12:00:00.000000 UTC+c/a", "{}");
+    ex.write(
+        "c1/inbound/carol/.ps1+2026-12-01 12:00:00.000000 UTC+c/a",
+        "{}",
+    );
     once(&ex, &[]);
     let recs = ledger(&ex, "c1");
     let seals = events(&recs, "seal");
@@ -83,13 +86,18 @@ fn seals_each_submission_once_and_confirms_it() {
     assert_eq!(conf["seq"], recs.len() - 1);
     assert_eq!(conf["seals"][0]["receipt"], receipt_of(&a));
     assert_eq!(conf["seals"][0]["state"], "sealed");
-    assert_eq!(mode(&ex.path("c1/feedback_public/alice/.nbk8s-seals.json")), 0o644);
+    assert_eq!(
+        mode(&ex.path("c1/feedback_public/alice/.nbk8s-seals.json")),
+        0o644
+    );
     let index = read_json(&ex.path("c1/.nbk8s-notary/index.json"));
     assert_eq!(index["copy_of"], "ledger");
     let key = format!("bob/{}", name_of(&b));
     assert_eq!(index["seals"][&key]["state"], "sealed");
     assert_eq!(index["seals"][&key]["sealed"], seals[1]["sealed"]);
-    assert!(!ex.path("c1/feedback_public/carol/.nbk8s-seals.json").exists());
+    assert!(!ex
+        .path("c1/feedback_public/carol/.nbk8s-seals.json")
+        .exists());
 
     // A restart seals nothing again; a new submission is sealed once.
     once(&ex, &[]);
@@ -139,15 +147,26 @@ fn edits_deletions_and_removals_after_the_seal() {
     assert_eq!(vanished[0]["student"], "bob");
     let removed = events(&recs, "removed");
     assert_eq!(removed.len(), 1);
-    assert_eq!((removed[0]["student"].as_str(), removed[0]["by"].as_str()), (Some("carol"), Some("prof")));
+    assert_eq!(
+        (removed[0]["student"].as_str(), removed[0]["by"].as_str()),
+        (Some("carol"), Some("prof"))
+    );
     let index = read_json(&ex.path("c1/.nbk8s-notary/index.json"));
     let alice = &index["seals"][&format!("alice/{}", name_of(&a))];
     assert_eq!(alice["state"], "changed");
-    assert_eq!(alice["receipt"], sealed_receipt, "the index keeps the sealed receipt");
+    assert_eq!(
+        alice["receipt"], sealed_receipt,
+        "the index keeps the sealed receipt"
+    );
     assert_eq!(alice["changed_at"], changed[0]["time"]);
-    assert_eq!(index["seals"][&format!("bob/{}", name_of(&b))]["state"], "vanished");
+    assert_eq!(
+        index["seals"][&format!("bob/{}", name_of(&b))]["state"],
+        "vanished"
+    );
     // The sealed copy is the on-time version.
-    let copy = ex.path("c1/.nbk8s-notary").join(alice["copy"].as_str().unwrap());
+    let copy = ex
+        .path("c1/.nbk8s-notary")
+        .join(alice["copy"].as_str().unwrap());
     assert_eq!(receipt_of(&copy), sealed_receipt);
     let conf = read_json(&ex.path("c1/feedback_public/alice/.nbk8s-seals.json"));
     assert_eq!(conf["seals"][0]["state"], "changed");
@@ -178,13 +197,21 @@ fn verify_names_the_edited_deleted_or_moved_record_and_a_cut_tail() {
     );
     let heads_arg = heads.to_str().unwrap();
     let out = ex.run(&["notary", "verify", "--heads", heads_arg]).ok();
-    assert!(out.stdout.starts_with("c1: ok, 3 records"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("c1: ok, 3 records"),
+        "{}",
+        out.stdout
+    );
 
     let path = ledger_path(&ex, "c1");
     let good = fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = good.lines().collect();
     let put = |lines: &[String]| {
-        fs::write(&path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap()
+        fs::write(
+            &path,
+            lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+        )
+        .unwrap()
     };
     let owned = || lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
 
@@ -198,7 +225,8 @@ fn verify_names_the_edited_deleted_or_moved_record_and_a_cut_tail() {
     put(&edited);
     let out = ex.run(&["notary", "verify", "c1"]).code(3);
     assert!(
-        out.stdout.contains("c1: FAILED: record seq 1 (line 2) was edited"),
+        out.stdout
+            .contains("c1: FAILED: record seq 1 (line 2) was edited"),
         "{}",
         out.stdout
     );
@@ -238,12 +266,18 @@ fn torn_last_line_is_cut_and_the_pass_redone() {
     let path = ledger_path(&ex, "c1");
     let mut bytes = fs::read(&path).unwrap();
     let whole = bytes.len();
-    bytes.extend_from_slice(b"{\"seq\":1,\"time\":\"2026-12-01T10:00:00Z\",\"event\":\"seal\",\"stu");
+    bytes.extend_from_slice(
+        b"{\"seq\":1,\"time\":\"2026-12-01T10:00:00Z\",\"event\":\"seal\",\"stu",
+    );
     fs::write(&path, &bytes).unwrap();
     let out = ex.run(&["notary", "verify"]).ok();
     assert!(out.stdout.contains("torn last line"), "{}", out.stdout);
     let out = once(&ex, &[]);
-    assert!(out.stderr.contains("\"event\":\"torn_line_cut\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\"event\":\"torn_line_cut\""),
+        "{}",
+        out.stderr
+    );
     let recs = ledger(&ex, "c1");
     assert_eq!(recs[1]["event"], "restart");
     assert_eq!(recs[1]["cut_bytes"], (bytes.len() - whole) as u64);
@@ -263,12 +297,20 @@ fn receipts_short_or_full_match_sealed_submissions() {
     let short = exchange_core::receipt::short(&full);
     let out = ex.run(&["notary", "receipt", "c1", "alice", &short]).ok();
     assert!(
-        out.stdout.starts_with(&format!("matches \"{}\" of alice: sealed at ", name_of(&a))),
+        out.stdout
+            .starts_with(&format!("matches \"{}\" of alice: sealed at ", name_of(&a))),
         "{}",
         out.stdout
     );
     let out = ex
-        .run(&["notary", "receipt", "c1", "alice", &full.to_uppercase(), "--json"])
+        .run(&[
+            "notary",
+            "receipt",
+            "c1",
+            "alice",
+            &full.to_uppercase(),
+            "--json",
+        ])
         .ok();
     let j = out.json();
     assert_eq!(j["matches"], true);
@@ -276,8 +318,14 @@ fn receipts_short_or_full_match_sealed_submissions() {
     // Another student's seal, or a wrong receipt, does not match.
     ex.run(&["notary", "receipt", "c1", "bob", &short]).code(3);
     let wrong = exchange_core::receipt::short(&exchange_core::receipt::sha256_hex(b"x"));
-    let out = ex.run(&["notary", "receipt", "c1", "alice", &wrong]).code(3);
-    assert!(out.stdout.starts_with("no sealed submission"), "{}", out.stdout);
+    let out = ex
+        .run(&["notary", "receipt", "c1", "alice", &wrong])
+        .code(3);
+    assert!(
+        out.stdout.starts_with("no sealed submission"),
+        "{}",
+        out.stdout
+    );
     // After an edit the new content's receipt is reported as what it is.
     fs::write(a.join("squares.ipynb"), "changed").unwrap();
     once(&ex, &[]);
@@ -286,7 +334,11 @@ fn receipts_short_or_full_match_sealed_submissions() {
         .code(3);
     assert!(out.stdout.contains("AFTER it was sealed"), "{}", out.stdout);
     let out = ex.run(&["notary", "receipt", "c1", "alice", &short]).ok();
-    assert!(out.stdout.contains("its files changed after the seal"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("its files changed after the seal"),
+        "{}",
+        out.stdout
+    );
     ex.run(&["notary", "receipt", "c1", "alice", "12ab"])
         .fails_with("at least 16 hex digits");
     ex.run(&["notary", "receipt", "nope", "alice", &short])
@@ -299,7 +351,10 @@ fn history_of_releases_feedback_fetches_and_filters() {
     ex.course("c1", &["alice", "bob"]);
     ex.mkdir("c1/outbound/ps1");
     ex.mkdir("c1/outbound/ps2");
-    ex.write("c1/inbound/alice/.nbk8s-fetched/ps1+2026-12-01 09:00:00.000000 UTC", "");
+    ex.write(
+        "c1/inbound/alice/.nbk8s-fetched/ps1+2026-12-01 09:00:00.000000 UTC",
+        "",
+    );
     let a = ex.submit("c1", "alice", "ps1", &ts("2026-12-01 10:00:00"), "aaaa");
     once(&ex, &[]);
     fs::remove_dir(ex.path("c1/outbound/ps2")).unwrap();
@@ -322,12 +377,19 @@ fn history_of_releases_feedback_fetches_and_filters() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines[0].starts_with("SEQ  TIME (UTC)"), "{}", out.stdout);
     assert_eq!(lines.len(), 4, "{}", out.stdout);
-    assert!(out.stdout.contains("reported by the student: 2026-12-01 09:00:00"));
+    assert!(out
+        .stdout
+        .contains("reported by the student: 2026-12-01 09:00:00"));
     let out = ex
         .run(&["notary", "log", "c1", "--assignment", "ps2", "--json"])
         .ok();
     let j = out.json();
-    let events: Vec<&str> = j.as_array().unwrap().iter().map(|r| r["event"].as_str().unwrap()).collect();
+    let events: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"].as_str().unwrap())
+        .collect();
     assert_eq!(events, ["released", "withdrawn"]);
 }
 
@@ -348,19 +410,26 @@ fn links_planted_by_students_or_instructors_are_never_followed() {
     // A link where bob's confirmation goes (an older deployment mounted it read-write).
     let victim = ex.outside("victim");
     write(&victim, "keep");
-    std::os::unix::fs::symlink(&victim, ex.path("c1/feedback_public/bob/.nbk8s-seals.json")).unwrap();
+    std::os::unix::fs::symlink(&victim, ex.path("c1/feedback_public/bob/.nbk8s-seals.json"))
+        .unwrap();
     let out = once(&ex, &[]);
     let recs = ledger(&ex, "c1");
     let seals = events(&recs, "seal");
     assert_eq!(seals.len(), 1, "{recs:#?}");
     assert_eq!(seals[0]["student"], "bob");
     assert!(seals[0]["skipped"][0].as_str().unwrap().contains("extra"));
-    assert!(out.stderr.contains("a symlink is not a submission"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("a symlink is not a submission"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
-    assert!(!fs::symlink_metadata(ex.path("c1/feedback_public/bob/.nbk8s-seals.json"))
-        .unwrap()
-        .file_type()
-        .is_symlink());
+    assert!(
+        !fs::symlink_metadata(ex.path("c1/feedback_public/bob/.nbk8s-seals.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 #[test]
@@ -370,7 +439,11 @@ fn inbox_usage_reaches_status_and_warns_past_the_threshold() {
     ex.submit("c1", "alice", "ps1", &ts("2026-12-01 10:00:00"), "aaaa");
     ex.write("c1/inbound/bob/big.bin", &"x".repeat(5000));
     let out = once(&ex, &["--inbox-warn", "1G", "--inbox-warn", "c1=4k"]);
-    assert!(out.stderr.contains("\"event\":\"inbox_over_threshold\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\"event\":\"inbox_over_threshold\""),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("\"student\":\"bob\""), "{}", out.stderr);
     let out = ex.run(&["status", "c1"]).ok();
     let after: Vec<&str> = out
@@ -379,7 +452,10 @@ fn inbox_usage_reaches_status_and_warns_past_the_threshold() {
         .skip_while(|l| !l.starts_with("LARGEST INBOXES"))
         .collect();
     assert!(after.len() >= 3, "{}", out.stdout);
-    assert_eq!(after[1].split_whitespace().collect::<Vec<_>>(), ["bob", "5000", "1", "yes"]);
+    assert_eq!(
+        after[1].split_whitespace().collect::<Vec<_>>(),
+        ["bob", "5000", "1", "yes"]
+    );
     assert!(after[2].starts_with("alice"), "{}", out.stdout);
     let j = ex.run(&["status", "c1", "--json"]).ok().json();
     assert_eq!(j["inbox_usage"]["students"][0]["bytes"], 5000);
@@ -390,7 +466,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n
     }
 }
@@ -432,7 +511,17 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     let start = Instant::now();
     while start.elapsed() < Duration::from_millis(2800) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nbgrader-k8s"))
-            .args(["--root", root.to_str().unwrap(), "notary", "run", "--interval", "0", "--recheck-every", "3", "--quiet"])
+            .args([
+                "--root",
+                root.to_str().unwrap(),
+                "notary",
+                "run",
+                "--interval",
+                "0",
+                "--recheck-every",
+                "3",
+                "--quiet",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -456,21 +545,39 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     }
     let made = writer.join().unwrap();
     let before_last = events(&ledger(&ex, "c1"), "seal").len();
-    eprintln!("{kills} kills, {torn} torn lines seen, {before_last} of {} sealed before the last run", made.len());
-    assert!(before_last > 0, "the killed runs sealed nothing: nothing was tested");
+    eprintln!(
+        "{kills} kills, {torn} torn lines seen, {before_last} of {} sealed before the last run",
+        made.len()
+    );
+    assert!(
+        before_last > 0,
+        "the killed runs sealed nothing: nothing was tested"
+    );
     once(&ex, &["--quiet"]);
     let out = ex.run(&["notary", "verify", "c1"]).ok();
     assert!(!out.stdout.contains("torn"), "{}", out.stdout);
     let recs = ledger(&ex, "c1");
     let mut count: BTreeMap<(String, String), usize> = BTreeMap::new();
     for r in events(&recs, "seal") {
-        let key = (r["student"].as_str().unwrap().to_string(), r["submission"].as_str().unwrap().to_string());
+        let key = (
+            r["student"].as_str().unwrap().to_string(),
+            r["submission"].as_str().unwrap().to_string(),
+        );
         *count.entry(key).or_default() += 1;
     }
     for key in &made {
-        assert_eq!(count.get(key), Some(&1), "{key:?} sealed {:?} times", count.get(key));
+        assert_eq!(
+            count.get(key),
+            Some(&1),
+            "{key:?} sealed {:?} times",
+            count.get(key)
+        );
     }
-    assert_eq!(count.len(), made.len(), "nothing but the submissions is sealed");
+    assert_eq!(
+        count.len(),
+        made.len(),
+        "nothing but the submissions is sealed"
+    );
     assert!(kills >= 10, "only {kills} kills");
     assert!(events(&recs, "changed").is_empty() && events(&recs, "vanished").is_empty());
 }
