@@ -581,3 +581,71 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     assert!(kills >= 10, "only {kills} kills");
     assert!(events(&recs, "changed").is_empty() && events(&recs, "vanished").is_empty());
 }
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn healthz_and_metrics_on_listen() {
+    use std::io::{BufRead, BufReader};
+    let ex = Exchange::new();
+    ex.course("c1", &["alice", "bob"]);
+    ex.submit("c1", "alice", "ps1", &ts("2026-12-01 10:00:00"), "aaaa");
+    ex.write("c1/inbound/bob/big.bin", &"x".repeat(3000));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nbgrader-k8s"))
+        .args([
+            "--root",
+            ex.root().to_str().unwrap(),
+            "notary",
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--interval",
+            "1s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut addr = String::new();
+    // Until the first pass is logged (the listener is up before it).
+    for line in lines.by_ref() {
+        let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if v["event"] == "listening" {
+            addr = v["addr"].as_str().unwrap().to_string();
+        }
+        if v["event"] == "pass" {
+            break;
+        }
+    }
+    let health = http_get(&addr, "/healthz");
+    let metrics = http_get(&addr, "/metrics");
+    let missing = http_get(&addr, "/nothing");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(health.starts_with("HTTP/1.0 200 OK"), "{health}");
+    assert!(missing.starts_with("HTTP/1.0 404"), "{missing}");
+    for line in [
+        "nbk8s_notary_submissions_sealed{course=\"c1\"} 1",
+        "nbk8s_notary_changed_after_seal{course=\"c1\"} 0",
+        "nbk8s_notary_inbox_bytes{course=\"c1\",student=\"bob\"} 3000",
+        "# TYPE nbk8s_notary_pass_duration_seconds gauge",
+        "nbk8s_notary_passes_total 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line:?} missing from:\n{metrics}"
+        );
+    }
+    let ledger_bytes = fs::metadata(ledger_path(&ex, "c1")).unwrap().len();
+    assert!(metrics.contains(&format!(
+        "nbk8s_notary_ledger_bytes{{course=\"c1\"}} {ledger_bytes}"
+    )));
+}
