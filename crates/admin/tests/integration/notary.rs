@@ -649,3 +649,24 @@ fn healthz_and_metrics_on_listen() {
         "nbk8s_notary_ledger_bytes{{course=\"c1\"}} {ledger_bytes}"
     )));
 }
+
+/// A kill after the ledger append but before the confirmations were written: the next start
+/// writes what is behind (state.json says how far the last run got).
+#[test]
+fn confirmations_left_behind_by_a_kill_are_written_on_restart() {
+    let ex = Exchange::new();
+    ex.course("c1", &["alice", "bob"]);
+    ex.submit("c1", "alice", "ps1", &ts("2026-12-01 10:00:00"), "aaaa");
+    once(&ex, &[]);
+    let state = ex.path(".nbk8s-notary/c1/state.json");
+    assert_eq!(read_json(&state)["published"], ledger(&ex, "c1").len());
+    let conf = ex.path("c1/feedback_public/alice/.nbk8s-seals.json");
+    fs::remove_file(&conf).unwrap();
+    fs::write(&state, "{\"published\": 0}").unwrap();
+    once(&ex, &[]);
+    assert_eq!(read_json(&conf)["seals"][0]["state"], "sealed");
+    // Up to date: nothing for alice is rewritten.
+    fs::remove_file(&conf).unwrap();
+    once(&ex, &[]);
+    assert!(!conf.exists());
+}
