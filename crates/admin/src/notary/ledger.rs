@@ -63,6 +63,20 @@ impl Ledger {
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&path)
             .with_context(|| format!("cannot open the ledger {}", path.display()))?;
+        // One writer per ledger: a second notary (or a `run --once` beside the Deployment)
+        // would interleave two chains. Where the volume has no locks, say so and go on.
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => bail!(
+                "another notary is writing {} (its lock is held): run only one",
+                path.display()
+            ),
+            Err(e) => super::log::log(
+                "warning",
+                "no_lock",
+                serde_json::json!({"ledger": path, "why": e.to_string()}),
+            ),
+        }
         let mut text = Vec::new();
         file.read_to_end(&mut text)
             .with_context(|| format!("cannot read the ledger {}", path.display()))?;

@@ -138,6 +138,8 @@ pub struct Notary {
     settings: Settings,
     courses: BTreeMap<String, CourseRun>,
     passes: u64,
+    /// Courses that could not be opened in the last pass.
+    skipped: usize,
     /// What `/metrics` shows.
     pub metrics: Arc<Mutex<Metrics>>,
 }
@@ -157,6 +159,7 @@ impl Notary {
             settings,
             courses: BTreeMap::new(),
             passes: 0,
+            skipped: 0,
             metrics: Arc::new(Mutex::new(Metrics::default())),
         })
     }
@@ -234,6 +237,7 @@ impl Notary {
         let recheck = self.passes % self.settings.args.recheck_every == 0;
         let ids = self.course_ids();
         let mut appended = 0;
+        self.skipped = 0;
         for id in &ids {
             if !self.courses.contains_key(id) {
                 match self.open_course(id) {
@@ -246,6 +250,7 @@ impl Notary {
                             "course_skipped",
                             json!({"course": id, "why": format!("{e:#}")}),
                         );
+                        self.skipped += 1;
                         continue;
                     }
                 }
@@ -428,7 +433,7 @@ pub fn run(root: &Path, args: &RunArgs) -> anyhow::Result<u8> {
         let started = Instant::now();
         notary.pass();
         if args.once {
-            return Ok(0);
+            return Ok(u8::from(notary.skipped > 0));
         }
         if let Some(rest) = args.interval.checked_sub(started.elapsed()) {
             std::thread::sleep(rest);

@@ -670,3 +670,37 @@ fn confirmations_left_behind_by_a_kill_are_written_on_restart() {
     once(&ex, &[]);
     assert!(!conf.exists());
 }
+
+#[test]
+fn a_second_notary_on_the_same_ledger_is_refused() {
+    use std::io::{BufRead, BufReader};
+    let ex = Exchange::new();
+    ex.course("c1", &["alice"]);
+    ex.submit("c1", "alice", "ps1", &ts("2026-12-01 10:00:00"), "aaaa");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_nbgrader-k8s"))
+        .args([
+            "--root",
+            ex.root().to_str().unwrap(),
+            "notary",
+            "run",
+            "--interval",
+            "1s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(first.stderr.take().unwrap()).lines();
+    assert!(lines.any(|l| l.unwrap().contains("\"event\":\"pass\"")));
+    let second = ex.run(&["notary", "run", "--once"]);
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(second.code, 1, "{second:#?}");
+    assert!(
+        second.stderr.contains("another notary is writing"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(events(&ledger(&ex, "c1"), "seal").len(), 1);
+    ex.run(&["notary", "verify"]).ok();
+}
