@@ -12,7 +12,7 @@ its duration). Measured, from its log and latencyfs' counters:
   mount, as their pods would);
 - the notary's peak memory (VmHWM).
 
-Prints one JSON object per size. Not part of ``make bench`` (yet): run it on its own.
+Prints one JSON object per size. ``make bench-notary`` runs it (not part of ``make bench``).
 """
 
 import json
