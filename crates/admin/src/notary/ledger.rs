@@ -295,6 +295,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let mut opened = Ledger::open(t.path()).unwrap();
         opened.ledger.append(vec![event("a")]).unwrap();
+        drop(opened); // its lock
         let good = std::fs::read(t.path().join(LEDGER_FILE)).unwrap();
         for torn in [&b"{\"seq\":1,\"ti"[..], b"not json\n"] {
             let mut bytes = good.clone();
@@ -305,6 +306,16 @@ mod tests {
             assert_eq!(again.records.len(), 1);
             assert_eq!(std::fs::read(t.path().join(LEDGER_FILE)).unwrap(), good);
         }
+    }
+
+    #[test]
+    fn one_writer_at_a_time() {
+        let t = tempfile::tempdir().unwrap();
+        let first = Ledger::open(t.path()).unwrap();
+        let err = Ledger::open(t.path()).unwrap_err().to_string();
+        assert!(err.contains("another notary is writing"), "{err}");
+        drop(first);
+        assert!(Ledger::open(t.path()).is_ok());
     }
 
     #[test]

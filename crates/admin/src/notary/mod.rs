@@ -7,6 +7,7 @@
 //! replays that file (the only truth: a restart resumes from it), and [`publish`] writes the
 //! copies others read. `verify`, `receipt` and `log` only read the ledger.
 
+mod inbox;
 mod ledger;
 mod log;
 mod metrics;
