@@ -58,7 +58,7 @@ clean: ## remove build output and the venv
 	cargo clean
 	rm -rf $(VENV) .venv-* target
 
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-notary
 
 bench: develop ## our exchange vs nbgrader's default on a simulated NFS (latencyfs) -> BENCHMARKS.md; ~15 min, root; BENCH_* vars in bench/__main__.py
 	cargo build --release -q -p nbgrader-k8s-latencyfs
@@ -72,6 +72,10 @@ bench-quick: develop ## the same on a small course (~3 min), into artifacts/benc
 	BENCH_DIR=$${BENCH_DIR:-artifacts/bench-quick} \
 	BENCH_OUT=$${BENCH_OUT:-artifacts/bench-quick/BENCHMARKS.md} \
 	BENCH_COMMAND="make bench-quick" $(PY) -m bench
+
+bench-notary: develop ## the notary's first, idle and burst pass and memory at BENCH_NOTARY_STUDENTS (100 1000 5000) on latencyfs 1 ms; root, ~5 min
+	cargo build --release -q -p nbgrader-k8s-latencyfs
+	$(PY) -m bench.notary $(BENCH_NOTARY_STUDENTS)
 
 .PHONY: hub hub-setup
 

@@ -149,6 +149,8 @@ def test_cli_check_catches_a_wrong_flag_and_subcommand():
     assert _check_invocation(["roster", "sync", "c", "--instructor", "p"]) == [
         "roster: unknown option --instructor"
     ]
+    assert _check_invocation(["notary", "run", "--once", "--keep-sealed", "c"]) == []
+    assert _check_invocation(["notary", "log", "c", "--once"]) == ["notary: unknown option --once"]
 
 
 def test_operations_are_all_documented():

@@ -143,3 +143,37 @@ def test_kind_overlay_binds_the_claim_and_keeps_the_values_whole():
     assert kind["custom"]["nbgrader"]["courses"]  # the demo course lives here only
     assert "courses" in load_one(KIND_VALUES)["custom"]["nbgrader"]
     assert kind["hub"]["image"]["pullPolicy"] == "Never"
+
+
+def test_notary_runs_alone_with_the_whole_volume_and_only_prometheus_reaches_it():
+    docs = {d["kind"]: d for d in load_all(DEPLOY / "k8s" / "notary.yaml")}
+    kustomization = load_one(DEPLOY / "k8s" / "kustomization.yaml")
+    assert "notary.yaml" in kustomization["resources"]
+    deploy = docs["Deployment"]["spec"]
+    assert deploy["replicas"] == 1 and deploy["strategy"]["type"] == "Recreate"
+    pod = deploy["template"]["spec"]
+    # uid 1000 like every pod, and no fsGroup (docs/storage.md: kubelet would rewrite modes).
+    assert pod["securityContext"]["runAsUser"] == 1000
+    assert "fsGroup" not in pod["securityContext"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["nbgrader-k8s", "notary", "run"]
+    (mount,) = container["volumeMounts"]
+    assert mount["mountPath"] == "/mnt/exchange" and "subPath" not in mount
+    assert not mount.get("readOnly")
+    claim = load_one(PVC)["metadata"]["name"]
+    assert [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]] == [claim]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    port = int(env["NBGRADER_K8S_NOTARY_LISTEN"].rsplit(":", 1)[1])
+    assert container["ports"][0]["containerPort"] == port
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    policy = docs["NetworkPolicy"]["spec"]
+    labels = deploy["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"] == labels
+    assert policy["policyTypes"] == ["Ingress"]
+    (rule,) = policy["ingress"]
+    assert rule["ports"] == [{"port": port, "protocol": "TCP"}]
+    (source,) = rule["from"]
+    assert source["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+    service = docs["Service"]
+    assert service["spec"]["selector"] == labels
+    assert service["metadata"]["annotations"]["prometheus.io/port"] == str(port)

@@ -8,7 +8,8 @@
 //!
 //! Conventions: human output goes to stdout, progress bars and warnings to stderr (bars only
 //! on a terminal); `--json` prints one JSON document on stdout instead. Exit codes: 0 done,
-//! 1 error (one line on stderr), 2 usage error, 3 `audit` found high-severity problems.
+//! 1 error (one line on stderr), 2 usage error, 3 `audit` found high-severity problems
+//! (`notary verify`: a ledger or head fails; `notary receipt`: no seal matches).
 
 #![deny(missing_docs)]
 
@@ -26,6 +27,7 @@ mod hub;
 mod init;
 mod migrate;
 mod mounts;
+mod notary;
 mod output;
 mod provision;
 mod roster;
@@ -67,6 +69,7 @@ enum Command {
     Migrate(migrate::Args),
     Course(course::cmd::Args),
     Roster(roster::cmd::Args),
+    Notary(notary::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -129,5 +132,6 @@ where
         Command::Migrate(args) => migrate::run(&root, &args),
         Command::Course(args) => course::cmd::run(&root, &args),
         Command::Roster(args) => roster::cmd::run(&root, &args),
+        Command::Notary(args) => notary::run(&root, &args),
     }
 }

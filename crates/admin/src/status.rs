@@ -24,7 +24,9 @@ use crate::roster::{gradebook_due_dates, gradebook_students};
         submitted, how many of those are late (newest submission after the due date, from the \
         gradebook or --due), how many resubmissions (submissions beyond each student's first), \
         how many students have feedback released for their newest submission, and the last \
-        submission. With ASSIGNMENT, one row per student follows. Times are UTC.",
+        submission. With ASSIGNMENT, one row per student follows. Times are UTC. Where the \
+        notary runs (`nbgrader-k8s notary run`), the largest student inboxes it measured \
+        follow, with those past its warning threshold marked.",
     after_help = "Examples:\n  \
         nbgrader-k8s status course101\n  \
         nbgrader-k8s status course101 ps1 --due '2024-03-01 17:00:00 +0100'\n  \
@@ -144,10 +146,12 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
             &groups,
         ));
     }
+    let usage = inbox_usage(&course);
     if args.json {
         print_json(&json!({
             "course": args.course,
             "assignments": rows.iter().map(|r| row_json(r, args.assignment.is_some())).collect::<Vec<_>>(),
+            "inbox_usage": usage,
             "warnings": listing.warnings,
         }))?;
     } else {
@@ -158,8 +162,43 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
                 print!("{}", student_table(row).render());
             }
         }
+        if let Some(usage) = &usage {
+            println!();
+            print!("{}", usage_table(usage, 5));
+        }
     }
     Ok(0)
+}
+
+/// What the notary last measured of the course's inboxes (its `usage.json`), if it runs.
+fn inbox_usage(course: &exchange_core::layout::Course) -> Option<serde_json::Value> {
+    let path = crate::notary::usage_file(course.dir());
+    let bytes = exchange_core::walk::read_regular(&path, 64 << 20).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The `n` largest inboxes, and every one past the threshold.
+fn usage_table(usage: &serde_json::Value, n: usize) -> String {
+    let students = usage["students"].as_array().cloned().unwrap_or_default();
+    let mut t = Table::new(&["LARGEST INBOXES", "BYTES", "FILES", "OVER THRESHOLD"]);
+    for (i, s) in students.iter().enumerate() {
+        let over = s["over"].as_bool().unwrap_or(false);
+        if i >= n && !over {
+            continue;
+        }
+        t.row(vec![
+            s["student"].as_str().unwrap_or("").to_string(),
+            s["bytes"].to_string(),
+            s["files"].to_string(),
+            if over { "yes" } else { "no" }.to_string(),
+        ]);
+    }
+    format!(
+        "{}(measured by the notary at {}; threshold {} bytes)\n",
+        t.render(),
+        usage["updated"].as_str().unwrap_or("?"),
+        usage["threshold_bytes"]
+    )
 }
 
 /// `--due` values: one for all assignments and/or one per assignment.

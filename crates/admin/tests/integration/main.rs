@@ -11,5 +11,6 @@ mod gc;
 mod init;
 mod migrate;
 mod mounts;
+mod notary;
 mod provision;
 mod status;

@@ -84,6 +84,14 @@ pub fn place_file(
     Ok(Outcome::Copied(notes))
 }
 
+/// Write `bytes` as the file `name` (0644) in the real directory `dir`, replacing what is
+/// there by temp file + rename: a reader sees the old file or the new one, and neither
+/// `dir` nor `name` is followed if it is a symlink (a planted link is refused, or replaced).
+pub fn write_file_in(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let fd = safefs::open_dir(dir, false)?;
+    write_file_at(fd.as_fd(), name, bytes)
+}
+
 /// Whether `target` is already there as a `kind` (true) or absent (false); anything else in
 /// its place is an error naming it.
 fn present(target: &Path, kind: Kind) -> Result<bool, String> {

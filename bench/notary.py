@@ -1,0 +1,143 @@
+"""The notary's pass on a simulated network volume: ``python -m bench.notary [S ...]`` (root).
+
+For each course size S (default 100, 1000, 5000), a course of S students with one submission
+each is written to a backing directory, served by latencyfs at 1 ms per round trip (cache
+1 s), and one ``nbgrader-k8s notary run`` watches it, logging each pass (one JSON line with
+its duration). Measured, from its log and latencyfs' counters:
+
+- ``first``: the first pass after a start (seals all S submissions, then re-digests them);
+- ``idle``: a pass with nothing new (one stat per inbox and feedback dir), once the
+  directories' times have settled;
+- ``burst``: the pass after min(200, S) students submitted at once (written through the
+  mount, as their pods would);
+- the notary's peak memory (VmHWM).
+
+Prints one JSON object per size. ``make bench-notary`` runs it (not part of ``make bench``).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .mounts import REPO, Env
+
+NOTARY = Path(sys.prefix) / "bin" / "nbgrader-k8s"
+ENV = Env("1ms", latency_ms=1.0, attr_timeout_s=1.0)
+BURST = 200
+
+
+def _submission(inbox: Path, name: str, body: str) -> None:
+    staging = inbox / f".nbk8s-staging-{name[-6:]}"
+    staging.mkdir()
+    (staging / "squares.ipynb").write_text(body)
+    (staging / "timestamp.txt").write_text(name.split("+")[1])
+    (staging / "submission_secret.txt").write_text("s" * 128)
+    staging.rename(inbox / name)
+
+
+def _course(backing: Path, students: int) -> None:
+    course = backing / "course101"
+    for part in ("outbound/ps1", "inbound", "feedback_public"):
+        (course / part).mkdir(parents=True)
+    for i in range(students):
+        s = f"s{i:05d}"
+        (course / "inbound" / s).mkdir()
+        (course / "feedback_public" / s).mkdir()
+        _submission(
+            course / "inbound" / s,
+            f"ps1+2026-12-01 10:00:00.{i:06d} UTC+a{i:05d}",
+            '{"cells": []}' * 20,
+        )
+
+
+def _passes(proc, want: int):
+    """Read the notary's log until `want` pass lines; return them."""
+    got = []
+    while len(got) < want:
+        line = proc.stderr.readline()
+        if not line:
+            raise RuntimeError(f"the notary exited ({proc.wait()})")
+        rec = json.loads(line)
+        if rec.get("event") == "pass":
+            got.append(rec)
+    return got
+
+
+def _peak_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def measure(students: int, base: Path) -> dict:
+    backing, mountpoint = base / "backing", base / "mnt"
+    backing.mkdir()
+    mountpoint.mkdir()
+    _course(backing, students)
+    result = {"students": students, "volume": ENV.label}
+    with ENV.mount(backing, mountpoint) as fs:
+        before = fs.stats()
+        proc = subprocess.Popen(
+            [str(NOTARY), "--root", str(mountpoint), "notary", "run", "--interval", "3s"],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            (first,) = _passes(proc, 1)
+            after_first = fs.stats()
+            # Directories changed within 2 s of a look are looked at again next pass, so
+            # the first pass after a start is followed by one that still lists; then idle.
+            _passes(proc, 1)
+            after_settle = fs.stats()
+            (idle,) = _passes(proc, 1)
+            after_idle = fs.stats()
+            burst = min(BURST, students)
+            t0 = time.monotonic()
+            for i in range(burst):
+                inbox = mountpoint / "course101" / "inbound" / f"s{i:05d}"
+                _submission(inbox, f"ps1+2026-12-01 11:00:00.{i:06d} UTC+b{i:05d}", "{}")
+            written = time.monotonic() - t0
+            # The pass that sees the burst (latencyfs' attribute cache may defer some by 1 s).
+            sealed, burst_passes = 0, []
+            while sealed < burst:
+                (p,) = _passes(proc, 1)
+                burst_passes.append(p)
+                sealed += p["records"]
+            result.update(
+                first_s=first["seconds"],
+                first_round_trips=after_first["round_trips"] - before["round_trips"],
+                idle_s=idle["seconds"],
+                idle_round_trips=after_idle["round_trips"] - after_settle["round_trips"],
+                burst_students=burst,
+                burst_write_s=round(written, 3),
+                burst_pass_s=[p["seconds"] for p in burst_passes],
+                peak_rss_kib=_peak_kib(proc.pid),
+            )
+        finally:
+            proc.kill()
+            proc.wait()
+    return result
+
+
+def main(argv) -> int:
+    if os.geteuid() != 0:
+        print("bench.notary mounts latencyfs: run it as root", file=sys.stderr)
+        return 1
+    sizes = [int(a) for a in argv] or [100, 1000, 5000]
+    subprocess.run(
+        ["cargo", "build", "--release", "-q", "-p", "nbgrader-k8s-latencyfs"], cwd=REPO, check=True
+    )
+    for s in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-notary-") as base:
+            print(json.dumps(measure(s, Path(base))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,278 @@
+//! One student's inbox in a pass: seal what is new, re-digest what is sealed (on a recheck),
+//! notice what vanished, read new fetch markers, and count what the inbox holds. Run on the
+//! pass's worker threads, so it only reads the course state and returns what it found.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::Path;
+
+use exchange_core::ids::{problem, IdKind};
+use exchange_core::layout::Course;
+use exchange_core::names::parse_submission;
+use exchange_core::receipt::Manifest;
+use exchange_core::timestamp;
+use exchange_core::walk::{self, Kind, Seen};
+use serde_json::{json, Map, Value};
+
+use super::log::now;
+use super::observe::{record, Inbox, PassSettings, Stamp, Usage, FETCHED_DIR};
+use super::publish;
+use super::state::{CourseState, SealState};
+
+/// What one inbox look found.
+#[derive(Debug, Default)]
+pub(super) struct InboxReport {
+    pub records: Vec<Map<String, Value>>,
+    /// The top-level entries and their usage (None: the inbox could not be listed).
+    pub entries: Option<BTreeMap<String, Usage>>,
+    pub fetched_listed: bool,
+    pub fetched_stamp: Option<Stamp>,
+    /// (once-key, log fields).
+    pub warnings: Vec<(String, Value)>,
+}
+
+pub(super) struct InboxCtx<'a> {
+    pub course: &'a Course,
+    pub course_id: &'a str,
+    pub state: &'a CourseState,
+    pub removed_now: &'a BTreeSet<(String, String)>,
+    pub settings: &'a PassSettings,
+}
+
+impl InboxCtx<'_> {
+    fn warn(&self, report: &mut InboxReport, student: &str, path: &Path, why: String) {
+        report.warnings.push((
+            format!("{}:{why}", path.display()),
+            json!({"course": self.course_id, "student": student, "path": path, "why": why}),
+        ));
+    }
+
+    fn removed(&self, key: &(String, String)) -> bool {
+        self.removed_now.contains(key) || self.state.removed.contains(key)
+    }
+
+    pub fn inbox(&self, student: &str, mem: Option<&Inbox>) -> InboxReport {
+        let mut report = InboxReport::default();
+        let dir = self.course.inbound().join(student);
+        let Ok(children) = walk::children(&dir) else {
+            return report;
+        };
+        // Each entry listed existed by now: the seal time of what is new.
+        let seen_at = now();
+        let recheck = self.settings.recheck;
+        let cached = |name: &str| mem.and_then(|m| m.entries.get(name)).copied();
+        let mut entries = BTreeMap::new();
+        let mut present = HashSet::new();
+        for child in &children {
+            let name = child.name.clone();
+            if name.starts_with('.') {
+                if name == FETCHED_DIR && child.kind == Kind::Dir {
+                    let stamp = Stamp::of(child);
+                    if recheck || mem.and_then(|m| m.fetched) != Some(stamp) {
+                        report.fetched_listed = true;
+                        report.fetched_stamp = Some(stamp);
+                        self.fetch_markers(student, &child.path, &mut report);
+                    }
+                }
+                let usage = match cached(&name) {
+                    Some(u) if !recheck && child.kind != Kind::Dir => u,
+                    _ => usage_of(child),
+                };
+                entries.insert(name, usage);
+                continue;
+            }
+            let usage = match child.kind {
+                Kind::Dir => match parse_submission(student, &name) {
+                    Ok(parsed) => {
+                        present.insert(name.clone());
+                        self.submission(student, child, &parsed, &seen_at, mem, &mut report)
+                    }
+                    Err(why) => {
+                        self.warn(&mut report, student, &child.path, why);
+                        cached(&name)
+                            .filter(|_| !recheck)
+                            .unwrap_or_else(|| usage_of(child))
+                    }
+                },
+                Kind::File => usage_of(child),
+                other => {
+                    let why = format!("a {} is not a submission", other.describe());
+                    self.warn(&mut report, student, &child.path, why);
+                    Usage::default()
+                }
+            };
+            entries.insert(name, usage);
+        }
+        for (sub, seal) in self.state.seals_of(student) {
+            if seal.state == SealState::Vanished || present.contains(sub) {
+                continue;
+            }
+            let key = (student.to_string(), sub.to_string());
+            if self.removed(&key) {
+                continue;
+            }
+            // An instructor's removal moves the dir before its log line is written.
+            let moved = self
+                .course
+                .dir()
+                .join(".nbk8s-removed")
+                .join(student)
+                .join(sub);
+            if matches!(walk::kind_of(&moved), Ok(Some(_))) {
+                continue;
+            }
+            report.records.push(record(
+                "vanished",
+                json!({"student": student, "assignment": seal.assignment, "submission": sub}),
+            ));
+        }
+        report.entries = Some(entries);
+        report
+    }
+
+    /// A submission dir in the listing: seal it when new, re-digest it on a recheck.
+    fn submission(
+        &self,
+        student: &str,
+        child: &Seen,
+        parsed: &exchange_core::names::SubmissionName,
+        seen_at: &str,
+        mem: Option<&Inbox>,
+        report: &mut InboxReport,
+    ) -> Usage {
+        let name = child.name.as_str();
+        let key = (student.to_string(), name.to_string());
+        let cached = mem.and_then(|m| m.entries.get(name)).copied();
+        if let Some(seal) = self.state.seals.get(&key) {
+            if !self.settings.redigest || seal.state == SealState::Vanished {
+                return cached.unwrap_or_else(|| usage_of(child));
+            }
+            let Some(manifest) = self.digest(student, &child.path, report) else {
+                return usage_of(child);
+            };
+            let receipt = manifest.receipt();
+            if receipt != seal.current {
+                report.records.push(record(
+                    "changed",
+                    json!({"student": student, "assignment": parsed.assignment,
+                           "submission": name, "receipt": receipt, "was": seal.current,
+                           "files": files_json(&manifest)}),
+                ));
+            }
+            return manifest_usage(&manifest);
+        }
+        if self.removed(&key) {
+            return cached.unwrap_or_else(|| usage_of(child));
+        }
+        let Some(manifest) = self.digest(student, &child.path, report) else {
+            return usage_of(child);
+        };
+        let receipt = manifest.receipt();
+        let copy = if self.settings.keep_sealed {
+            match publish::keep_copy(self.course, student, name, &child.path, &receipt) {
+                Ok(copy) => Some(copy),
+                Err(why) => {
+                    self.warn(
+                        report,
+                        student,
+                        &child.path,
+                        format!("no sealed copy: {why}"),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut fields = json!({
+            "student": student, "assignment": parsed.assignment, "submission": name,
+            "claimed": parsed.timestamp, "sealed": seen_at, "receipt": receipt,
+            "bytes": manifest.bytes(), "files": files_json(&manifest),
+            "skipped": manifest.skipped,
+        });
+        if let Some(copy) = copy {
+            fields["copy"] = copy.into();
+        }
+        let mut rec = record("seal", fields);
+        // The record's time is when the notary saw it, like `sealed`.
+        rec.insert("time".into(), seen_at.into());
+        report.records.push(rec);
+        manifest_usage(&manifest)
+    }
+
+    fn digest(&self, student: &str, dir: &Path, report: &mut InboxReport) -> Option<Manifest> {
+        match Manifest::of(dir, self.settings.max_files, self.settings.max_bytes) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                // Gone since the listing: the next look records it as vanished.
+                if e.kind() != "not_found" && walk::kind_of(dir).ok().flatten().is_some() {
+                    self.warn(report, student, dir, format!("cannot digest it: {e}"));
+                }
+                None
+            }
+        }
+    }
+
+    fn fetch_markers(&self, student: &str, dir: &Path, report: &mut InboxReport) {
+        let Ok(markers) = walk::children(dir) else {
+            return;
+        };
+        for m in markers {
+            if m.kind != Kind::File || m.name.starts_with('.') {
+                continue;
+            }
+            let Some((assignment, ts)) = m.name.split_once('+') else {
+                continue;
+            };
+            if problem(IdKind::Assignment, assignment).is_some() || timestamp::parse(ts).is_err() {
+                continue;
+            }
+            if self
+                .state
+                .fetched
+                .contains(&(student.to_string(), m.name.clone()))
+            {
+                continue;
+            }
+            report.records.push(record(
+                "fetched",
+                json!({"student": student, "assignment": assignment, "reported": ts}),
+            ));
+        }
+    }
+}
+
+fn files_json(m: &Manifest) -> Value {
+    m.files
+        .iter()
+        .map(|f| json!({"path": f.path, "size": f.size, "sha256": f.sha256}))
+        .collect()
+}
+
+fn manifest_usage(m: &Manifest) -> Usage {
+    Usage {
+        bytes: m.bytes(),
+        files: m.files.len() as u64,
+    }
+}
+
+/// Bytes and regular files at or below `seen` (never following a link).
+fn usage_of(seen: &Seen) -> Usage {
+    match seen.kind {
+        Kind::File => Usage {
+            bytes: seen.size,
+            files: 1,
+        },
+        Kind::Dir => {
+            let mut u = Usage::default();
+            walk::scan(&seen.path, &mut |s| {
+                if s.kind == Kind::File {
+                    u.bytes += s.size;
+                    u.files += 1;
+                }
+                true
+            });
+            u
+        }
+        _ => Usage::default(),
+    }
+}
