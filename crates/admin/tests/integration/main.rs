@@ -6,6 +6,7 @@
 mod util;
 
 mod audit;
+mod deadlines;
 mod gc;
 mod init;
 mod migrate;
