@@ -45,9 +45,7 @@ def _line(output, prefix):
 def test_students_see_their_own_due_date_and_time_left(tmp_path):
     course = Course(tmp_path, extra_config="c.Exchange.timezone = 'Europe/Berlin'\n")
     course.create_assignment("ps1")
-    due = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(
-        days=2, minutes=30
-    )
+    due = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(days=2, minutes=30)
     _set_due(course, due)
     out = course.instructor("release_assignment", "ps1")
     assert "Published to students: course101 ps1" in out
