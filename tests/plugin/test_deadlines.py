@@ -175,8 +175,9 @@ def test_late_penalty_and_status_use_the_extension(tmp_path):
         alice = gb.find_submission("ps1", "alice")
         bob = gb.find_submission("ps1", "bob")
         assert alice.extension == datetime.timedelta(hours=2)
-        assert alice.total_seconds_late == 0 and alice.score == 2
-        assert bob.total_seconds_late >= 3600 and bob.score == 0
+        # penalty_method 'zero': a late submission loses all its points.
+        assert alice.total_seconds_late == 0 and alice.late_submission_penalty == 0
+        assert bob.total_seconds_late >= 3600 and bob.late_submission_penalty == 2
 
     # Removing the extension reaches the gradebook with the next collect.
     _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--remove")

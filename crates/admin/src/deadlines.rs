@@ -29,7 +29,14 @@ use crate::roster::gradebook_due_dates;
         {course}/feedback_public/{student}/.nbk8s-deadlines.json, which only that student's \
         pod mounts; `import` does that from a CSV. nbgrader collect then puts each collected \
         student's extension into the gradebook, so autograde's late penalty sees it. Times \
-        without a zone are UTC."
+        without a zone are UTC.",
+    after_help = "Examples:\n  \
+        nbgrader-k8s deadlines publish course101 --gradebook ~/course101/gradebook.db\n  \
+        nbgrader-k8s deadlines extend course101 ps1 alice --by 2d\n  \
+        nbgrader-k8s deadlines extend course101 ps1 alice --until '2026-12-12 12:00 UTC'\n  \
+        nbgrader-k8s deadlines extend course101 ps1 alice --remove\n  \
+        nbgrader-k8s deadlines import course101 accommodations.csv\n\
+        See docs/deadlines.md."
 )]
 pub struct Args {
     #[command(subcommand)]
