@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 
 mod audit;
 mod course;
+mod deadlines;
 mod duration;
 mod gc;
 mod hub;
@@ -64,6 +65,7 @@ enum Command {
     Provision(provision::Args),
     Mounts(mounts::Args),
     Status(status::Args),
+    Deadlines(deadlines::Args),
     Audit(audit::Args),
     Gc(gc::Args),
     Migrate(migrate::Args),
@@ -127,6 +129,7 @@ where
         Command::Provision(args) => provision::run(&root, &args),
         Command::Mounts(args) => mounts::run(&args),
         Command::Status(args) => status::run(&root, &args),
+        Command::Deadlines(args) => deadlines::run(&root, &args),
         Command::Audit(args) => audit::run(&root, &args),
         Command::Gc(args) => gc::run(&root, &args),
         Command::Migrate(args) => migrate::run(&root, &args),
