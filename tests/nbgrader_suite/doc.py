@@ -2,9 +2,10 @@
 from ``expected_differences.toml`` (tests/test_compatibility_doc.py checks it is current)."""
 
 import sys
-import tomllib
 from collections import defaultdict
 from pathlib import Path
+
+import tomllib
 
 HERE = Path(__file__).parent
 EXPECTED_FILE = HERE / "expected_differences.toml"

@@ -154,14 +154,15 @@ class Suite:
             outcome = "skipped"
         else:
             return
-        self.counts[outcome] += 1
+        ours = report.nodeid.startswith("tests/")
+        self.counts[("ours", outcome) if ours else outcome] += 1
         if outcome == "failed":
             self.unexpected.append(f"{report.nodeid} ({report.when})")
 
     def pytest_terminal_summary(self, terminalreporter):
         c = self.counts
         line = (
-            f"nbgrader {nbgrader.__version__} suite against nbgrader-k8s-exchange: "
+            f"nbgrader {nbgrader.__version__}'s exchange tests against nbgrader-k8s-exchange: "
             f"{c['passed']} passed, {c['expected differences']} expected differences, "
             f"{c['failed']} failed"
         )
@@ -169,6 +170,10 @@ class Suite:
             line += f", {c['skipped']} skipped"
         terminalreporter.section("nbgrader suite")
         terminalreporter.write_line(line)
+        terminalreporter.write_line(
+            f"our re-expressions (tests/nbgrader_suite): {c['ours', 'passed']} passed, "
+            f"{c['ours', 'failed']} failed"
+        )
         for nodeid in self.unexpected:
             terminalreporter.write_line(f"  unexpected: {nodeid}")
 
