@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 STAMP := $(VENV)/.deps-$(NBGRADER_VERSION)
 
-.PHONY: help setup develop demo test test-rust test-python lint fmt clean
+.PHONY: help setup develop demo test test-rust test-python test-nbgrader-suite lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,13 +30,16 @@ develop: setup ## build the Rust extension into the venv (release mode)
 demo: develop ## a full course round trip on a local exchange, printed step by step
 	$(PY) -m nbgrader_k8s_exchange.demo $(DEMO_DIR)
 
-test: develop hub-setup test-rust test-python test-wheel ## every test: Rust units, pytest driving real nbgrader and a browser, the wheel on an old Debian
+test: develop hub-setup test-rust test-python test-nbgrader-suite test-wheel ## every test: Rust units, pytest driving real nbgrader and a browser, the wheel on an old Debian
 
 test-rust: ## Rust unit and integration tests
 	cargo test --workspace --quiet
 
 test-python: ## pytest (real nbgrader CLI, server extension, browser), $(PYTEST_WORKERS) workers
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --durations=15 $(PYTEST_ARGS)
+
+test-nbgrader-suite: develop ## nbgrader's own exchange tests (from the installed wheel) against this exchange; prints passed / expected differences / failed
+	$(PY) -m tests.nbgrader_suite -n $(PYTEST_WORKERS) --durations=5 $(NBGRADER_SUITE_ARGS)
 
 lint: develop wheel-tools ## cargo fmt --check, clippy -D warnings, ruff, stubtest (_core.pyi vs the built module), actionlint + shellcheck
 	cargo fmt --all -- --check

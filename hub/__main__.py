@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hub.course import COURSE, GROUPS, INSTRUCTORS, passwords, prepare_homes
+from hub.course import COURSE, GROUPS, INSTRUCTORS, api_token_file, passwords, prepare_homes
 from podsim import namespaces_available
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +62,13 @@ def main(argv=None) -> int:
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
     prepare_homes(hub_dir / "homes")
     _print_welcome(args.port, passwords(hub_dir / "state"), hub_dir)
+    token_file = api_token_file(hub_dir / "state")
+    print(
+        "Courses at runtime: export JUPYTERHUB_API_URL="
+        f"http://127.0.0.1:{args.api_port}/hub/api NBGRADER_K8S_ROOT={hub_dir / 'exchange'}\n"
+        f"  nbgrader-k8s course list --token-file {token_file}",
+        flush=True,
+    )
 
     env = dict(os.environ)
     env.update(

@@ -57,6 +57,21 @@ def passwords(state: Path) -> Dict[str, str]:
     return made
 
 
+#: The hub service whose token ``nbgrader-k8s course``/``roster`` use (hub/jupyterhub_config.py).
+API_SERVICE = "nbgrader-k8s"
+
+
+def api_token_file(state: Path) -> Path:
+    """The file holding the API service's token, made once per hub directory (root-only)."""
+    path = state / "nbgrader-k8s-token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32) + "\n")
+    return path
+
+
 def _roster(db: Path) -> None:
     """The students in the instructor's gradebook, with names, as an instructor adds them."""
     from nbgrader.api import Gradebook

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from hub.auth import DemoAuthenticator
-from hub.course import GROUPS, passwords
+from hub.course import API_SERVICE, COURSE, INSTRUCTORS, STUDENTS, api_token_file, passwords
 from hub.podspawner import PodSpawner
 from nbgrader_k8s_exchange.kubespawner import configure, courses_from_groups
 
@@ -40,7 +40,15 @@ c.JupyterHub.cleanup_proxy = True
 c.JupyterHub.authenticator_class = DemoAuthenticator
 c.DemoAuthenticator.passwords = passwords(STATE)
 c.Authenticator.allowed_users = set(passwords(STATE))
-c.JupyterHub.load_groups = {name: {"users": users} for name, users in GROUPS.items()}
+# Users that `nbgrader-k8s course add --create-users` makes at runtime may log in too (given
+# a password in passwords.json).
+c.Authenticator.allow_existing_users = True
+
+# The token of `nbgrader-k8s course`/`roster` (state/nbgrader-k8s-token): a service with only
+# the course API's scopes, granted by configure() below (apiService).
+c.JupyterHub.services = [
+    {"name": API_SERVICE, "api_token": api_token_file(STATE).read_text().strip()}
+]
 
 c.JupyterHub.spawner_class = PodSpawner
 c.PodSpawner.exchange_dir = str(HUB_DIR / "exchange")
@@ -52,7 +60,19 @@ c.Spawner.http_timeout = 120
 # The cluster's hook (a modify_pod_hook on the pod PodSpawner builds as KubeSpawner would).
 # No ConfigMap here: each home holds its nbgrader_config.py (hub/course.py), and there are no
 # images to choose.
-configure(c, {"hubExchangePath": str(HUB_DIR / "exchange"), "configMap": ""}, spawner="PodSpawner")
+# The demo course comes from these settings as it would from the Helm values
+# (custom.nbgrader.courses); courses added with `nbgrader-k8s course add` live in the hub's
+# database only.
+configure(
+    c,
+    {
+        "hubExchangePath": str(HUB_DIR / "exchange"),
+        "configMap": "",
+        "courses": {COURSE: {"instructors": list(INSTRUCTORS), "students": list(STUDENTS)}},
+        "apiService": API_SERVICE,
+    },
+    spawner="PodSpawner",
+)
 
 
 def _pre_spawn(spawner):

@@ -343,17 +343,36 @@ def test_pods_with_an_fs_group_get_on_root_mismatch():
     assert manifest["spec"]["securityContext"]["fsGroupChangePolicy"] == "Always"
 
 
+VALUES_MARK = {"nbgrader-k8s-source": "values"}
+
+
 def test_configure_groups_and_refuses_unknown_settings():
     c = Config()
     c.JupyterHub.load_groups = {"staff": {"users": ["root"]}}
     configure(c, {**SETTINGS, "courses": {**SETTINGS["courses"], "dropped": None}})
     assert c.JupyterHub.load_groups == {
         "staff": {"users": ["root"]},
-        "nbgrader-course101": {"users": ["alice"]},
-        "formgrade-course101": {"users": ["prof"]},
+        "nbgrader-course101": {"users": ["alice"], "properties": VALUES_MARK},
+        "formgrade-course101": {"users": ["prof"], "properties": VALUES_MARK},
     }
     with pytest.raises(ValueError, match="instructorimage"):
         configure(Config(), {"instructorimage": "x:1"})
+
+
+def test_configure_grants_the_api_service_its_scopes_once():
+    c = Config()
+    c.JupyterHub.load_roles = [{"name": "other", "scopes": ["read:users"]}]
+    configure(c, {**SETTINGS, "apiService": "nbgrader-k8s"})
+    configure(c, {**SETTINGS, "apiService": "nbgrader-k8s"})
+    assert c.JupyterHub.load_roles == [
+        {"name": "other", "scopes": ["read:users"]},
+        {
+            "name": "nbgrader-k8s-courses",
+            "description": "nbgrader-k8s course/roster: manage the course groups",
+            "scopes": ["admin:groups", "list:users"],
+            "services": ["nbgrader-k8s"],
+        },
+    ]
 
 
 def test_a_profile_cannot_mount_the_exchange_claim_whole():

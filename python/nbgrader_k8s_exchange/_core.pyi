@@ -33,6 +33,7 @@ from ._types import (
     Provisioned,
     Released,
     ReleasedListing,
+    Removal,
     SubmissionListing,
     Submitted,
     Unreleased,
@@ -47,6 +48,7 @@ __all__ = [
     "ExchangeCoreError",
     "VOLUME_NAME",
     "__version__",
+    "check_root",
     "collect",
     "exchange_mounts",
     "feedback_keys",
@@ -60,6 +62,8 @@ __all__ = [
     "provision_course",
     "release_assignment",
     "release_feedback",
+    "remove_cached",
+    "remove_submissions",
     "run_cli",
     "submit",
     "unrelease_assignment",
@@ -142,6 +146,8 @@ def list_inbound(
     student: Optional[str],
     *,
     backdate_tolerance: Optional[int] = None,
+    assignment_dir: Optional[str] = None,
+    path_includes_course: bool = False,
 ) -> SubmissionListing: ...
 def list_cached(
     root: str,
@@ -168,7 +174,23 @@ def collect(
     include: Sequence[str] = ...,
     limits: Optional[Limits] = None,
     backdate_tolerance: Optional[int] = None,
+    groupshared: bool = False,
 ) -> Collected: ...
+def check_root(root: str) -> None: ...
+def remove_submissions(
+    root: str,
+    courses: Optional[Sequence[str]],
+    assignment: Optional[str],
+    student: Optional[str],
+    *,
+    by: Optional[str] = None,
+) -> Removal: ...
+def remove_cached(
+    cache: str,
+    courses: Optional[Sequence[str]],
+    assignment: Optional[str],
+    student: str,
+) -> Removal: ...
 def release_feedback(
     root: str,
     course: str,

@@ -42,6 +42,20 @@ class Unreleased(TypedDict):
     warnings: list[str]
 
 
+class RemovedSubmission(TypedDict):
+    course_id: str
+    student_id: str
+    assignment_id: str
+    timestamp: str
+    path: str
+    moved_to: Optional[str]
+
+
+class Removal(TypedDict):
+    removed: list[RemovedSubmission]
+    warnings: list[str]
+
+
 class NotebookRef(TypedDict):
     notebook_id: str
     path: str

@@ -40,7 +40,10 @@ __all__ = [
     "groups_from_courses",
     "add_mounts",
     "chain_modify_pod_hooks",
+    "api_service_role",
     "SETTINGS",
+    "API_SCOPES",
+    "SOURCE_PROPERTY",
 ]
 
 #: Name of the pod volume holding the role's nbgrader_config.py (a ConfigMap).
@@ -50,6 +53,13 @@ CONFIG_MOUNT_PATH = "/etc/jupyter/nbgrader_config.py"
 #: kubelet skips its recursive chgrp of a volume whose root already matches the pod's fsGroup
 #: (gid, group rwx, setgid) only under this policy; "Always" rewrites the exchange at each start.
 FS_GROUP_CHANGE_POLICY = "OnRootMismatch"
+#: What ``nbgrader-k8s course``/``roster`` need of the Hub API, and no more: create, fill, empty
+#: and delete groups; list users (do a roster's users exist, whose server runs).
+#: ``--create-users`` also needs ``admin:users``. Granted by :func:`api_service_role`.
+API_SCOPES = ("admin:groups", "list:users")
+#: Group property marking the groups of ``courses`` (the Helm values): the hub reapplies them at
+#: each start, so ``nbgrader-k8s course``/``roster`` refuse to change them.
+SOURCE_PROPERTY = "nbgrader-k8s-source"
 
 
 def exchange_mounts(
@@ -105,16 +115,38 @@ def groups_from_courses(
     """``c.JupyterHub.load_groups`` for ``{course: {instructors: [...], students: [...]}}``.
 
     A course whose value is empty (``course101: null`` in a Helm overrides file) is dropped.
+    Each group carries the property ``nbgrader-k8s-source: values`` (:data:`SOURCE_PROPERTY`),
+    which tells ``nbgrader-k8s course``/``roster`` to leave it to the values.
     """
-    groups: Dict[str, Dict[str, List[str]]] = {}
+    groups: Dict[str, Dict[str, Any]] = {}
+    marker = {SOURCE_PROPERTY: "values"}
     for course, people in (courses or {}).items():
         if not people:
             continue
-        groups[f"{student_group_prefix}{course}"] = {"users": list(people.get("students") or [])}
+        groups[f"{student_group_prefix}{course}"] = {
+            "users": list(people.get("students") or []),
+            "properties": dict(marker),
+        }
         groups[f"{instructor_group_prefix}{course}"] = {
-            "users": list(people.get("instructors") or [])
+            "users": list(people.get("instructors") or []),
+            "properties": dict(marker),
         }
     return groups
+
+
+def api_service_role(service: str, create_users: bool = False) -> Dict[str, Any]:
+    """The ``c.JupyterHub.load_roles`` entry granting ``service`` the scopes of the course API.
+
+    ``create_users`` adds ``admin:users`` (for ``--create-users``; tantamount to superuser over
+    users, so only when the hub cannot create them at first login).
+    """
+    scopes = list(API_SCOPES) + (["admin:users"] if create_users else [])
+    return {
+        "name": f"{service}-courses",
+        "description": "nbgrader-k8s course/roster: manage the course groups",
+        "scopes": scopes,
+        "services": [service],
+    }
 
 
 def _add_unique(existing: Any, items: Sequence[Dict[str, Any]], key: str, label: str) -> Any:
@@ -433,6 +465,8 @@ SETTINGS = {
     "configMap": "nbgrader-config",
     "instructorImage": None,
     "studentImage": None,
+    "apiService": None,
+    "apiServiceCreateUsers": False,
 }
 
 
@@ -441,7 +475,11 @@ def configure(c: Any, settings: Optional[Mapping[str, Any]] = None, spawner: str
 
     * ``courses`` (``{course: {instructors: [...], students: [...]}}``) become the groups
       ``formgrade-{course}`` and ``nbgrader-{course}``, added to any ``load_groups`` already
-      set. Leave it empty when your authenticator manages groups.
+      set, marked as the values' (see :func:`groups_from_courses`). Leave it empty when your
+      authenticator manages groups, or when ``nbgrader-k8s course`` manages them at runtime.
+    * ``apiService`` names a service of ``c.JupyterHub.services`` (``hub.services`` in the
+      values) whose token ``nbgrader-k8s course``/``roster`` use: it gets the role of
+      :func:`api_service_role` (``apiServiceCreateUsers`` adds ``admin:users``).
     * ``c.{spawner}.modify_pod_hook`` becomes :func:`make_modify_pod_hook` with these settings,
       run after a hook already configured there (which is kept). ``pre_spawn_hook`` is not
       touched.
@@ -461,6 +499,10 @@ def configure(c: Any, settings: Optional[Mapping[str, Any]] = None, spawner: str
     if groups:
         existing = c.JupyterHub.get("load_groups") or {}
         c.JupyterHub.load_groups = {**existing, **groups}
+    if s["apiService"]:
+        role = api_service_role(s["apiService"], bool(s["apiServiceCreateUsers"]))
+        roles = [r for r in c.JupyterHub.get("load_roles") or [] if r.get("name") != role["name"]]
+        c.JupyterHub.load_roles = roles + [role]
     hook = make_modify_pod_hook(
         claim_name=s["claimName"],
         mount_root=s["mountRoot"],

@@ -3,7 +3,9 @@
 A fenced block whose info string is ``bash runnable`` (or ``sh runnable``) is run: all such
 blocks of a page in order, as one ``bash -euo pipefail`` script, in a scratch directory, with
 this venv's ``bin`` first on PATH and ``NBGRADER_K8S_ROOT`` pointing at a scratch exchange (the
-pages say ``/mnt/exchange``, the CLI's default, which is where the volume is in a pod).
+pages say ``/mnt/exchange``, the CLI's default, which is where the volume is in a pod). A page
+whose blocks run ``nbgrader-k8s course``/``roster`` gets a real JupyterHub (tests/hub), its
+address and a token with the documented scopes in ``JUPYTERHUB_API_URL``/``_TOKEN``.
 """
 
 import functools
@@ -51,7 +53,10 @@ def _help(*sub):
 
 
 def subcommands(*sub):
-    block = _help(*sub).split("Commands:", 1)[1].split("Options:", 1)[0]
+    text = _help(*sub)
+    if "Commands:" not in text:
+        return set()
+    block = text.split("Commands:", 1)[1].split("Options:", 1)[0]
     return set(re.findall(r"^\s{2}([a-z][a-z-]*)\s", block, re.M))
 
 
@@ -89,12 +94,13 @@ def _check_invocation(args):
     sub = args[i]
     if sub not in subs:
         return problems + [f"unknown subcommand {sub!r}"]
-    known = flags(sub) if sub != "help" else set()
-    rest = args[i + 1 :]
-    # A subcommand with its own subcommands (`notary run ...`): that one's options.
-    if sub != "help" and "Commands:" in _help(sub) and rest and rest[0] in subcommands(sub):
-        known, rest = flags(sub, rest[0]), rest[1:]
-    for arg in rest:
+    path = [sub]
+    # `course add`, `roster sync`: the options are the nested subcommand's.
+    if sub != "help" and i + 1 < len(args) and args[i + 1] in subcommands(sub):
+        path.append(args[i + 1])
+        i += 1
+    known = flags(*path) if sub != "help" else set()
+    for arg in args[i + 1 :]:
         if arg.startswith("--"):
             name = arg.split("=", 1)[0]
             if name not in known:
@@ -139,6 +145,10 @@ def test_cli_check_catches_a_wrong_flag_and_subcommand():
     ]
     assert _check_invocation(["--root", "/x", "statuz", "c"]) == ["unknown subcommand 'statuz'"]
     assert _check_invocation(["--root", "/x", "gc", "c", "--keep-last", "2", "--yes"]) == []
+    assert _check_invocation(["course", "add", "c", "--instructor", "p"]) == []
+    assert _check_invocation(["roster", "sync", "c", "--instructor", "p"]) == [
+        "roster: unknown option --instructor"
+    ]
     assert _check_invocation(["notary", "run", "--once", "--keep-sealed", "c"]) == []
     assert _check_invocation(["notary", "log", "c", "--once"]) == ["notary: unknown option --once"]
 
@@ -152,6 +162,23 @@ def test_operations_are_all_documented():
 def test_every_page_but_the_cluster_ones_runs_something():
     with_blocks = {p.name for p in PAGES if runnable(p)}
     assert {"install.md", "configure.md", "operate.md", "troubleshooting.md"} <= with_blocks
+
+
+# Users the pages' course commands name, on the hub started for those pages.
+HUB_USERS = ["prof", "alice", "bob", "carol"]
+
+
+def _hub_for(page, tmp_path):
+    """A real JupyterHub (tests/hub) when the page runs `course`/`roster` commands."""
+    if not re.search(r"nbgrader-k8s (course|roster) ", "".join(runnable(page))):
+        return None
+    from ..hub.hubs import PROXY, LeanHub
+
+    if not PROXY.exists():
+        if os.environ.get("CI"):
+            raise RuntimeError(f"CI must run {page.name}'s hub commands, but {PROXY} is missing")
+        pytest.skip(f"SKIPPED LOUDLY: {page.name} needs a hub: {PROXY} missing (make hub-setup)")
+    return LeanHub(tmp_path / "hub", HUB_USERS, {"nbgrader-k8s": None}).start()
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if runnable(p)], ids=lambda p: p.name)
@@ -168,13 +195,20 @@ def test_runnable_blocks_run(page, tmp_path):
         HOME=str(home),
         NBGRADER_K8S_ROOT=str(tmp_path / "exchange"),
     )
-    proc = subprocess.run(
-        ["bash", "-c", script],
-        cwd=work,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300,
-    )
+    hub = _hub_for(page, tmp_path)
+    if hub:
+        env.update(JUPYTERHUB_API_URL=hub.api_url, JUPYTERHUB_API_TOKEN=hub.tokens["nbgrader-k8s"])
+    try:
+        proc = subprocess.run(
+            ["bash", "-c", script],
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        if hub:
+            hub.stop()
     assert proc.returncode == 0, f"{page.name} failed ({proc.returncode}):\n{proc.stdout}"

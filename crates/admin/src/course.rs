@@ -1,4 +1,5 @@
-//! Looking at an existing course: its directory, released assignments, student dirs.
+//! Looking at an existing course: its directory, released assignments, student dirs; and
+//! the `course` subcommands, which manage courses as hub groups ([`cmd`]).
 
 use std::path::Path;
 
@@ -6,6 +7,8 @@ use anyhow::bail;
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
 use exchange_core::walk::{self, Kind};
+
+pub mod cmd;
 
 /// The course `course` under `root`, which must exist as a real directory.
 pub fn existing(root: &Path, course: &str) -> anyhow::Result<Course> {

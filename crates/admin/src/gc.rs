@@ -18,10 +18,13 @@ use crate::output::{print_json, progress, Table};
 /// `gc` arguments.
 #[derive(Debug, clap::Args)]
 #[command(
-    about = "Prune leftover staging and old resubmissions (dry run unless --yes)",
+    about = "Prune leftover staging, old removed submissions and old resubmissions (dry run unless --yes)",
     long_about = "Remove what an interrupted run left behind (the exchange's dot-named \
         staging, trash and temporary entries in outbound/, inbound/{s}/ and \
-        feedback_public/{s}/, older than --staging-age) and, with --keep-last N, every \
+        feedback_public/{s}/, older than --staging-age), the submissions instructors removed \
+        with `nbgrader list --inbound --remove` (kept in .nbk8s-removed/{s}/ until they are \
+        older than --removed-age; the removal log removals.jsonl stays) and, with \
+        --keep-last N, every \
         submission of a student for an assignment but their N newest (by timestamp), \
         optionally only those older than --older-than. Submissions whose timestamp cannot be \
         read are never removed. Nothing is removed without --yes: the default is to print \
@@ -45,6 +48,9 @@ pub struct Args {
     /// Staging younger than this may belong to a running operation and is kept.
     #[arg(long, default_value = "1h", value_parser = crate::duration::parse)]
     pub staging_age: Duration,
+    /// Keep removed submissions (.nbk8s-removed/) until they are this old (since removal).
+    #[arg(long, default_value = "30d", value_parser = crate::duration::parse)]
+    pub removed_age: Duration,
     /// Really remove (without it, only print what would be removed).
     #[arg(long)]
     pub yes: bool,
@@ -73,6 +79,7 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     let now = chrono::Utc::now().naive_utc();
     let students = child_ids(&course.inbound(), IdKind::Student);
     let mut victims = staging_in(&course.outbound(), None, args.staging_age);
+    victims.extend(removed_in(&course.removed(), args.removed_age));
     let bar = progress(students.len() as u64, "gc");
     for student in &students {
         let inbox = course.inbound().join(student);
@@ -111,6 +118,34 @@ fn staging_in(dir: &Path, student: Option<&str>, age: Duration) -> Vec<Victim> {
             leftover: Some(left),
         })
         .collect()
+}
+
+/// Removed submissions (`.nbk8s-removed/{student}/{name}`) removed at least `age` ago: the
+/// rename that removed them set their ctime, which nobody else changes.
+fn removed_in(removed: &Path, age: Duration) -> Vec<Victim> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for student in walk::children(removed).unwrap_or_default() {
+        if student.kind != Kind::Dir {
+            continue;
+        }
+        for entry in walk::children(&student.path).unwrap_or_default() {
+            let since = now.saturating_sub(Duration::from_secs(entry.ctime.max(0) as u64));
+            if since < age {
+                continue;
+            }
+            out.push(Victim {
+                kind: "removed",
+                leftover: None,
+                student: Some(student.name.clone()),
+                reason: format!("removed by an instructor {} s ago", since.as_secs()),
+                path: entry.path,
+            });
+        }
+    }
+    out
 }
 
 /// A student's submissions beyond the newest `keep` per assignment (older than `older_than`).
@@ -191,6 +226,7 @@ fn report(
             }).collect::<Vec<_>>(),
             "summary": {
                 "staging": count(victims, "staging"),
+                "removed_submissions": count(victims, "removed"),
                 "resubmissions": count(victims, "resubmission"),
                 "removed": removed.len(),
                 "failed": failed.len(),
@@ -220,11 +256,14 @@ fn report(
         }
         print!("{}", t.render());
     }
-    let what = format!(
+    let mut what = format!(
         "{} staging, {} old resubmissions",
         count(victims, "staging"),
         count(victims, "resubmission")
     );
+    if count(victims, "removed") > 0 {
+        what += &format!(", {} removed submissions", count(victims, "removed"));
+    }
     if args.yes {
         println!("{}: removed {} of {what}", args.course, removed.len());
     } else {

@@ -23,6 +23,7 @@ mod audit;
 mod course;
 mod duration;
 mod gc;
+mod hub;
 mod init;
 mod migrate;
 mod mounts;
@@ -67,6 +68,8 @@ enum Command {
     Gc(gc::Args),
     Migrate(migrate::Args),
     Notary(notary::Args),
+    Course(course::cmd::Args),
+    Roster(roster::cmd::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -128,5 +131,7 @@ where
         Command::Gc(args) => gc::run(&root, &args),
         Command::Migrate(args) => migrate::run(&root, &args),
         Command::Notary(args) => notary::run(&root, &args),
+        Command::Course(args) => course::cmd::run(&root, &args),
+        Command::Roster(args) => roster::cmd::run(&root, &args),
     }
 }

@@ -1,5 +1,6 @@
 //! Rosters: student ids from a file (one per line, or CSV with an `id` column), from stdin,
-//! or from nbgrader's gradebook.db; plus due dates from the gradebook.
+//! or from nbgrader's gradebook.db; plus due dates from the gradebook. LMS exports and the
+//! `roster` subcommands (hub group sync) are in [`lms`] and [`cmd`].
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -9,6 +10,9 @@ use anyhow::{bail, Context};
 use chrono::NaiveDateTime;
 use exchange_core::ids::{problem, IdKind};
 use rusqlite::{Connection, OpenFlags};
+
+pub mod cmd;
+pub mod lms;
 
 /// Where a roster comes from (the `--students` / `--from-gradebook` options).
 #[derive(Debug, Clone, Default, clap::Args)]

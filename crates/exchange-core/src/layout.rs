@@ -44,6 +44,35 @@ impl Course {
     pub fn release(&self, assignment: &str) -> PathBuf {
         self.outbound().join(assignment)
     }
+
+    /// `{root}/{course}/.nbk8s-removed`: submissions an instructor removed with `nbgrader
+    /// list --inbound --remove`, kept (instructor-only, outside every inbox) until `gc`.
+    pub fn removed(&self) -> PathBuf {
+        self.dir.join(REMOVED_DIR)
+    }
+}
+
+/// Name of the course's removed-submissions directory ([`Course::removed`]).
+pub const REMOVED_DIR: &str = ".nbk8s-removed";
+
+/// Fail unless the exchange root is an existing directory. A missing root means the
+/// exchange volume is not mounted where this runs: creating it would write releases and
+/// submissions to the pod's own disk, where nobody else sees them and they vanish.
+pub fn check_root(root: &Path) -> Result<()> {
+    match std::fs::metadata(root) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(Error::NotFound(format!(
+            "the exchange root {} is not a directory (Exchange.root)",
+            root.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotFound(format!(
+            "the exchange root {} does not exist: the exchange volume is not mounted here \
+             (in a pod: check its exchange volumeMounts, see `nbgrader-k8s mounts`; on one \
+             machine: create the directory, or set Exchange.root)",
+            root.display()
+        ))),
+        Err(e) => Err(Error::io("inspect the exchange root", root, e)),
+    }
 }
 
 /// `path` made absolute against the working directory, without resolving symlinks.
@@ -160,6 +189,7 @@ mod tests {
         assert_eq!(c.release("ps1"), Path::new("/ex/c1/outbound/ps1"));
         assert_eq!(c.inbound(), Path::new("/ex/c1/inbound"));
         assert_eq!(c.feedback_public(), Path::new("/ex/c1/feedback_public"));
+        assert_eq!(c.removed(), Path::new("/ex/c1/.nbk8s-removed"));
         assert!(Course::new(Path::new("/ex"), "..").is_err());
         let local = |path_includes_course| LocalDirs {
             assignment_dir: Path::new("/h"),
@@ -179,6 +209,23 @@ mod tests {
             Some("/h/a"),
             "no trailing slash"
         );
+    }
+
+    #[test]
+    fn a_missing_root_is_not_mounted() {
+        let t = tempfile::tempdir().unwrap();
+        assert!(check_root(t.path()).is_ok());
+        let missing = t.path().join("exchange");
+        let err = check_root(&missing).unwrap_err();
+        assert_eq!(err.kind(), "not_found");
+        let msg = err.to_string();
+        assert!(msg.contains(&missing.display().to_string()) && msg.contains("not mounted"));
+        assert!(!missing.exists(), "nothing is created");
+        std::fs::write(&missing, "").unwrap();
+        assert!(check_root(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("not a directory"));
     }
 
     #[test]

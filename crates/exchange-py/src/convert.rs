@@ -1,9 +1,11 @@
 //! Conversions between Python arguments/results and the core's types.
 
+use exchange_core::layout::display;
 use exchange_core::ops::collect::CollectRecord;
 use exchange_core::ops::list::{
     NotebookFeedback, NotebookRef, ReleasedAssignment, Submission, SubmissionGroup,
 };
+use exchange_core::ops::remove::Removal;
 use exchange_core::walk::{Filter, Limits};
 use exchange_core::Error;
 use pyo3::prelude::*;
@@ -164,4 +166,23 @@ pub fn listing<'py, T>(
         .map(|i| each(py, i))
         .collect::<PyResult<Vec<_>>>()?;
     Ok(dict!(py, { "assignments": PyList::new(py, list)?, "warnings": warnings }))
+}
+
+/// A removal as the pyi's ``Removal``.
+pub fn removal<'py>(py: Python<'py>, r: &Removal) -> PyResult<Bound<'py, PyDict>> {
+    let removed = r
+        .removed
+        .iter()
+        .map(|x| -> PyResult<_> {
+            Ok(dict!(py, {
+                "course_id": &x.course_id,
+                "student_id": &x.student_id,
+                "assignment_id": &x.assignment_id,
+                "timestamp": &x.timestamp,
+                "path": display(&x.path),
+                "moved_to": x.moved_to.as_deref().map(display),
+            }))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(dict!(py, { "removed": PyList::new(py, removed)?, "warnings": &r.warnings }))
 }

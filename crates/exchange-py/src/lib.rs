@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use exchange_core::ids::{validate, IdKind};
 use exchange_core::layout::{display, CourseDirs, LocalDirs};
 use exchange_core::ops::{
-    collect as collect_op, feedback, fetch, list, provision, release, submit as submit_op,
+    collect as collect_op, feedback, fetch, list, provision, release, remove, submit as submit_op,
 };
 use exchange_core::{keys, mounts, timestamp};
 use pyo3::create_exception;
@@ -265,8 +265,13 @@ fn submit<'py>(
 /// timestamp. Malformed names, symlinks and dot-entries are skipped (warned if not ours).
 /// With ``backdate_tolerance`` (seconds), a submission whose directory or top-level notebooks
 /// changed more than that after its claimed time is warned about, as `collect` does.
+/// With ``assignment_dir``, feedback already fetched into the lister's own
+/// ``{assignment_dir}/[{course}/]{assignment}/feedback/{timestamp}/`` sets
+/// ``has_local_feedback``, ``local_feedback_path`` and ``feedback_updated`` as nbgrader's
+/// default does (otherwise they stay False/None).
 #[pyfunction]
-#[pyo3(signature = (root, courses, assignment, student, *, backdate_tolerance=None))]
+#[pyo3(signature = (root, courses, assignment, student, *, backdate_tolerance=None, assignment_dir=None, path_includes_course=false))]
+#[allow(clippy::too_many_arguments)]
 fn list_inbound<'py>(
     py: Python<'py>,
     root: PathBuf,
@@ -274,15 +279,25 @@ fn list_inbound<'py>(
     assignment: Option<String>,
     student: Option<String>,
     backdate_tolerance: Option<u64>,
+    assignment_dir: Option<PathBuf>,
+    path_includes_course: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let r = run(py, || {
-        list::list_inbound(
+        let mut listing = list::list_inbound(
             &root,
             courses.as_deref(),
             assignment.as_deref(),
             student.as_deref(),
             backdate_tolerance,
-        )
+        )?;
+        if let Some(assignment_dir) = &assignment_dir {
+            let local = LocalDirs {
+                assignment_dir,
+                path_includes_course,
+            };
+            list::with_local_feedback(&mut listing, &root, local);
+        }
+        Ok(listing)
     })?;
     convert::listing(py, &r.assignments, &r.warnings, convert::group)
 }
@@ -341,8 +356,10 @@ fn list_cached<'py>(
 /// than that after the time its name claims gets a warning ``student "s": {path} may be
 /// backdated: ...``, unless ``{course}/.nbk8s-migrated`` records it; it is still collected.
 /// Leftover staging and trash (older than an hour) beside a destination are removed.
+/// With ``groupshared`` (``CourseDirectory.groupshared``) the copy is group-writable:
+/// directories 2775, files 0664 (else 0755/0644).
 #[pyfunction]
-#[pyo3(signature = (root, course, assignment, course_dir, directory_structure, submitted_directory, *, students=None, update=false, before_duedate=false, duedate=None, ignore=Vec::new(), include=vec!["*".to_string()], limits=None, backdate_tolerance=None))]
+#[pyo3(signature = (root, course, assignment, course_dir, directory_structure, submitted_directory, *, students=None, update=false, before_duedate=false, duedate=None, ignore=Vec::new(), include=vec!["*".to_string()], limits=None, backdate_tolerance=None, groupshared=false))]
 #[allow(clippy::too_many_arguments)]
 fn collect<'py>(
     py: Python<'py>,
@@ -360,6 +377,7 @@ fn collect<'py>(
     include: Vec<String>,
     limits: Option<&Bound<'py, PyDict>>,
     backdate_tolerance: Option<u64>,
+    groupshared: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let req = collect_op::CollectRequest {
         root: &root,
@@ -376,6 +394,7 @@ fn collect<'py>(
         duedate: duedate.as_deref(),
         filter: filter(ignore, include, limits)?,
         backdate_tolerance,
+        group_shared: groupshared,
     };
     let r = run(py, || collect_op::collect(&req))?;
     let records = r
@@ -384,6 +403,60 @@ fn collect<'py>(
         .map(|x| convert::record(py, x))
         .collect::<PyResult<Vec<_>>>()?;
     Ok(dict!(py, { "records": PyList::new(py, records)?, "warnings": r.warnings }))
+}
+
+/// Raise kind ``"not_found"`` unless ``root`` (``Exchange.root``) is an existing directory:
+/// a missing root means the exchange volume is not mounted here, and nothing is created.
+#[pyfunction]
+fn check_root(py: Python<'_>, root: PathBuf) -> PyResult<()> {
+    run(py, || exchange_core::layout::check_root(&root))
+}
+
+/// ``nbgrader list --inbound --remove``: move each matching submission (``assignment`` and
+/// ``student``, an id or glob, None = all; ``courses`` None = every course) from
+/// ``inbound/{student}/`` to ``{course}/.nbk8s-removed/{student}/`` by one rename, and append
+/// one JSON line per removal to ``{course}/.nbk8s-removed/removals.jsonl``: ``{"time"
+/// (RFC 3339 UTC), "course", "student", "assignment", "submission" (dir name), "by"}``.
+/// Returns ``{"removed": [{"course_id", "student_id", "assignment_id", "timestamp", "path",
+/// "moved_to"}], "warnings"}``; one that cannot be moved is a warning.
+#[pyfunction]
+#[pyo3(signature = (root, courses, assignment, student, *, by=None))]
+fn remove_submissions<'py>(
+    py: Python<'py>,
+    root: PathBuf,
+    courses: Option<Vec<String>>,
+    assignment: Option<String>,
+    student: Option<String>,
+    by: Option<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let r = run(py, || {
+        remove::remove_submissions(
+            &root,
+            courses.as_deref(),
+            assignment.as_deref(),
+            student.as_deref(),
+            by.as_deref(),
+        )
+    })?;
+    convert::removal(py, &r)
+}
+
+/// ``nbgrader list --cached --remove``: delete the student's own local cache entries
+/// ``{cache}/{course}/{student}+{assignment}+{timestamp}`` (``assignment`` None = all,
+/// ``courses`` None = every course in the cache). Same return shape as
+/// `remove_submissions`, with ``moved_to`` None.
+#[pyfunction]
+fn remove_cached<'py>(
+    py: Python<'py>,
+    cache: PathBuf,
+    courses: Option<Vec<String>>,
+    assignment: Option<String>,
+    student: String,
+) -> PyResult<Bound<'py, PyDict>> {
+    let r = run(py, || {
+        remove::remove_cached(&cache, courses.as_deref(), assignment.as_deref(), &student)
+    })?;
+    convert::removal(py, &r)
 }
 
 /// Publish feedback: ``items`` are ``(student, feedback_dir, submitted_dir)``.
@@ -595,6 +668,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(list_inbound, m)?)?;
     m.add_function(wrap_pyfunction!(list_cached, m)?)?;
     m.add_function(wrap_pyfunction!(collect, m)?)?;
+    m.add_function(wrap_pyfunction!(check_root, m)?)?;
+    m.add_function(wrap_pyfunction!(remove_submissions, m)?)?;
+    m.add_function(wrap_pyfunction!(remove_cached, m)?)?;
     m.add_function(wrap_pyfunction!(release_feedback, m)?)?;
     m.add_function(wrap_pyfunction!(fetch_feedback, m)?)?;
     m.add_function(wrap_pyfunction!(exchange_mounts, m)?)?;

@@ -53,6 +53,7 @@ class ExchangeCollect(Exchange, ABCExchangeCollect):
             include=list(self.coursedir.include),
             limits=self.limits(),
             backdate_tolerance=self.backdate_tolerance,
+            groupshared=self.coursedir.groupshared,
         )
         records = result["records"]
         if not records:

@@ -120,6 +120,15 @@ class Exchange(ABCExchange):
             )
         return value
 
+    def start(self):
+        """Refuse to run on a missing ``root``: the volume is not mounted here, and creating
+        it (as nbgrader's default release does) would put work where nobody sees it."""
+        try:
+            _core.check_root(self.root)
+        except _core.ExchangeCoreError as err:
+            self.fail(str(err))
+        return super().start()
+
     # -- helpers shared by the eight classes ------------------------------------------------
 
     def call_core(self, func: Callable[..., Dict[str, Any]], *args: Any, **kwargs: Any):

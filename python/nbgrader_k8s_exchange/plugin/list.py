@@ -4,7 +4,9 @@ What :meth:`ExchangeList.start` returns is read by JupyterLab's Assignments tab 
 formgrader, so the dicts have exactly the keys of nbgrader's default exchange.
 """
 
-from typing import Any, Dict, List
+import getpass
+import os
+from typing import Any, Dict, List, Optional
 
 from nbgrader.exchange.abc import ExchangeList as ABCExchangeList
 
@@ -32,6 +34,8 @@ class ExchangeList(Exchange, ABCExchangeList):
                 assignment,
                 self.student_filter(),
                 backdate_tolerance=self.backdate_tolerance,
+                assignment_dir=self.assignment_dir,
+                path_includes_course=self.path_includes_course,
             )
         elif self.cached:
             student = self.student_id()
@@ -71,10 +75,7 @@ class ExchangeList(Exchange, ABCExchangeList):
 
     def remove_files(self) -> List[Dict[str, Any]]:
         if self.inbound or self.cached:
-            self.fail(
-                "--remove only withdraws released assignments; submissions are never deleted "
-                "by `nbgrader list` (see `nbgrader-k8s gc` to prune old submissions)."
-            )
+            return self._remove_submissions()
         assignments = self._query()
         self.log.info("Removing released assignments:")
         for info in assignments:
@@ -84,6 +85,49 @@ class ExchangeList(Exchange, ABCExchangeList):
             )
             info["status"] = "removed"
         return assignments
+
+    def _remove_submissions(self) -> List[Dict[str, Any]]:
+        """``--inbound --remove`` moves submissions to the course's ``.nbk8s-removed/``
+        (logged there, cleared by ``nbgrader-k8s gc``); ``--cached --remove`` deletes the
+        student's own cache entries, as nbgrader does."""
+        assignments = self._query()
+        assignment = self._assignment_filter()
+        assignment = None if assignment == "*" else assignment
+        if self.inbound:
+            result = self.call_core(
+                _core.remove_submissions,
+                self.root,
+                self.course_filter(None),
+                assignment,
+                self.student_filter(),
+                by=_remover(),
+            )
+        else:
+            student = self.student_id()
+            result = self.call_core(
+                _core.remove_cached, self.cache, self.course_filter(student), assignment, student
+            )
+        removed = {item["path"]: item for item in result["removed"]}
+        self.log.info("Removing submitted assignments:")
+        for group in assignments:
+            for info in group["submissions"]:
+                item = removed.get(info["path"])
+                if item is None:
+                    continue
+                info["status"] = group["status"] = "removed"
+                msg = "{course_id} {student_id} {assignment_id} {timestamp}".format(**info)
+                if item["moved_to"]:
+                    msg += f" (moved to {item['moved_to']})"
+                self.log.info(msg)
+        return assignments
+
+
+def _remover() -> Optional[str]:
+    """Who removes, for the removal log: the hub user, else the OS user, else unknown."""
+    try:
+        return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 def _format_released(info: Dict[str, Any]) -> str:

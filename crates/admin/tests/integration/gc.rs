@@ -159,3 +159,36 @@ fn errors() {
     assert_eq!(ex.run(&["gc", "c1", "--older-than", "1d"]).code, 2);
     assert_eq!(ex.run(&["gc", "c1", "--staging-age", "soon"]).code, 2);
 }
+
+#[test]
+fn removed_submissions_stay_until_removed_age() {
+    let ex = course();
+    let moved = "c1/.nbk8s-removed/bob/ps1+2024-03-01 10:00:00.000000 UTC+one";
+    ex.write(&format!("{moved}/p.ipynb"), "one");
+    ex.write("c1/.nbk8s-removed/removals.jsonl", "{}\n");
+    // Not a leftover, not a student, not a resubmission: a default gc keeps it.
+    let v = ex
+        .run(&["gc", "c1", "--keep-last", "1", "--yes", "--json"])
+        .ok()
+        .json();
+    assert_eq!(v["summary"]["removed_submissions"], 0);
+    assert!(ex.path(moved).join("p.ipynb").exists());
+    let out = ex.run(&["gc", "c1", "--removed-age", "0s"]).ok();
+    assert!(
+        out.stdout.contains("1 removed submissions (dry run"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(".nbk8s-removed/bob/ps1+"),
+        "{}",
+        out.stdout
+    );
+    ex.run(&["gc", "c1", "--removed-age", "0s", "--yes"]).ok();
+    assert!(!ex.path(moved).exists());
+    // The log is the record of what was removed: gc never clears it.
+    assert_eq!(
+        fs::read_to_string(ex.path("c1/.nbk8s-removed/removals.jsonl")).unwrap(),
+        "{}\n"
+    );
+}

@@ -6,6 +6,7 @@
 mod util;
 
 mod audit;
+mod course;
 mod gc;
 mod init;
 mod migrate;

@@ -85,6 +85,10 @@ pub struct CollectRequest<'a> {
     /// Seconds a claimed timestamp may precede what the filesystem saw before the
     /// submission is flagged as backdated ([`crate::backdate`]); None = no check.
     pub backdate_tolerance: Option<u64>,
+    /// `CourseDirectory.groupshared`: the collected copy is group-writable (directories
+    /// 2775, files 0664) so the course's other instructors can replace it, as nbgrader's
+    /// default makes it; else 0755/0644.
+    pub group_shared: bool,
 }
 
 /// Collected records and warnings.
@@ -315,6 +319,9 @@ fn copy_in(
     if theirs.as_deref() != Some(chosen.timestamp.as_bytes()) {
         stage::write_file(&stamp, chosen.timestamp.as_bytes())?;
     }
+    if req.group_shared {
+        group_share(staged.path())?;
+    }
     let name = dest
         .file_name()
         .unwrap_or_default()
@@ -328,6 +335,25 @@ fn copy_in(
         Action::Collected
     };
     Ok((action, report.warnings, report.newest_ctime))
+}
+
+/// Make the staged copy (our own tree: only directories and regular files) group-writable:
+/// directories 2775 (setgid, so new entries keep the group), files 0664.
+fn group_share(dir: &Path) -> Result<()> {
+    safefs::set_mode(dir, 0o2775).map_err(|e| Error::io("chmod", dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
+        let path = entry.path();
+        match safefs::lkind(&path).map_err(|e| Error::io("inspect", &path, e))? {
+            Some(safefs::Kind::Dir) => group_share(&path)?,
+            Some(safefs::Kind::File) => {
+                safefs::set_mode(&path, 0o664).map_err(|e| Error::io("chmod", &path, e))?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `dest/timestamp.txt`, parsed; None when missing or unreadable.

@@ -520,5 +520,80 @@ pub(crate) fn cached_entries(dir: &Path, student: &str) -> Vec<(String, String, 
         .collect()
 }
 
+/// Mark, in an inbound listing, the feedback already fetched into the local
+/// `{assignment_dir}/[{course}/]{assignment}/feedback/{timestamp}/` of whoever lists (as
+/// nbgrader's default does for `--inbound` too): `has_local_feedback`, `local_feedback_path`
+/// and, where the released file differs from the local one, `feedback_updated`. Only the
+/// lister's own directories are looked at unless a local file exists; then the released
+/// file is read from `feedback_public/{student}/` without following links.
+pub fn with_local_feedback(
+    listing: &mut Listing<SubmissionGroup>,
+    root: &Path,
+    local: LocalDirs<'_>,
+) {
+    let mut has_dir = std::collections::HashMap::new();
+    for group in &mut listing.assignments {
+        let base = local
+            .assignment(&group.course_id, &group.assignment_id)
+            .join("feedback");
+        if !*has_dir.entry(base.clone()).or_insert_with(|| base.is_dir()) {
+            continue;
+        }
+        for sub in &mut group.submissions {
+            mark_local(sub, root, &base.join(&sub.timestamp));
+        }
+    }
+}
+
+/// [`with_local_feedback`] for one submission, `dir` its local feedback dir.
+fn mark_local(sub: &mut Submission, root: &Path, dir: &Path) {
+    let (course, student) = (sub.course_id.clone(), sub.student_id.clone());
+    let (assignment, timestamp) = (sub.assignment_id.clone(), sub.timestamp.clone());
+    let sub_dir = PathBuf::from(&sub.path);
+    let this = SubmissionRef {
+        course: &course,
+        student: &student,
+        assignment: &assignment,
+        timestamp: &timestamp,
+        dir: &sub_dir,
+    };
+    let mut any_local = false;
+    for nb in &mut sub.notebooks {
+        let local = dir.join(format!("{}.html", nb.notebook_id));
+        if !local.is_file() {
+            continue;
+        }
+        any_local = true;
+        nb.has_local_feedback = true;
+        nb.feedback_updated =
+            nb.has_exchange_feedback && released_checksum(root, &this, nb) != checksum(&local);
+        nb.local_feedback_path = Some(display(&local));
+    }
+    if any_local {
+        sub.has_local_feedback = sub.notebooks.iter().all(|n| n.has_local_feedback);
+        sub.feedback_updated = sub.notebooks.iter().any(|n| n.feedback_updated);
+        sub.local_feedback_path = sub.has_local_feedback.then(|| display(dir));
+    }
+}
+
+/// md5 of the released feedback of `nb`, read from `feedback_public/{student}/` without
+/// following links (None if there is none).
+fn released_checksum(
+    root: &Path,
+    sub: &SubmissionRef<'_>,
+    nb: &NotebookFeedback,
+) -> Option<String> {
+    let keys = feedback_keys(sub, &nb.notebook_id, Path::new(&nb.path));
+    let public = Course::new(root, sub.course).ok()?.feedback_public();
+    let fd = safefs::open_dir(&public.join(sub.student), false).ok()?;
+    keys.iter().find_map(|k| {
+        let name = format!("{k}.html");
+        let (mut file, _) = safefs::open_file_at(fd.as_fd(), OsStr::new(&name)).ok()?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).ok()?;
+        Some(md5_hex(&bytes))
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ pub mod list;
 pub mod place;
 pub mod provision;
 pub mod release;
+pub mod remove;
 pub mod submit;
 
 use std::path::{Path, PathBuf};

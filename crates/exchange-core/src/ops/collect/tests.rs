@@ -55,6 +55,7 @@ fn request<'a>(root: &'a Path, course_dir: &'a Path) -> CollectRequest<'a> {
         duedate: None,
         filter: Filter::default(),
         backdate_tolerance: None,
+        group_shared: false,
     }
 }
 
@@ -75,6 +76,27 @@ fn selection_newest_and_before_duedate() {
     let early = timestamp::parse("2020-01-01T00:00:00").unwrap();
     assert_eq!(choose(&c, Some(early)).unwrap().timestamp, T3);
     assert!(choose(&[], None).is_none());
+}
+
+#[test]
+fn group_shared_copies_are_group_writable() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = exchange();
+    let root = t.path().join("ex");
+    let template = t.path().to_path_buf();
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let mut req = request(&root, &template);
+    req.students = Some("alice");
+    collect(&req).unwrap();
+    let dest = t.path().join("submitted/alice/ps1");
+    assert_eq!((mode(&dest), mode(&dest.join("p.ipynb"))), (0o755, 0o644));
+    req.group_shared = true;
+    req.update = true;
+    req.before_duedate = true;
+    req.duedate = Some("2024-03-02T12:00:00");
+    assert_eq!(collect(&req).unwrap().records[0].action, Action::Updated);
+    assert_eq!((mode(&dest), mode(&dest.join("p.ipynb"))), (0o2775, 0o664));
+    assert_eq!(mode(&dest.join("timestamp.txt")), 0o664);
 }
 
 #[test]
