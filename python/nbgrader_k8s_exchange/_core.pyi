@@ -25,6 +25,8 @@ from typing import Optional, Sequence
 
 from ._types import (
     Collected,
+    DueDates,
+    DuePublished,
     ErrorKind,
     FeedbackFetched,
     FeedbackReleased,
@@ -50,6 +52,7 @@ __all__ = [
     "__version__",
     "check_root",
     "collect",
+    "due_dates",
     "exchange_mounts",
     "feedback_keys",
     "fetch_assignment",
@@ -60,6 +63,7 @@ __all__ = [
     "local_assignment_path",
     "parse_timestamp",
     "provision_course",
+    "publish_due_date",
     "release_assignment",
     "release_feedback",
     "remove_cached",
@@ -223,3 +227,14 @@ def provision_course(
     gid: int = 100,
 ) -> Provisioned: ...
 def run_cli(argv: Sequence[str]) -> int: ...
+def due_dates(
+    root: str,
+    course: str,
+    student: Optional[str] = None,
+    *,
+    assignment: Optional[str] = None,
+    at: Optional[str] = None,
+) -> DueDates: ...
+def publish_due_date(
+    root: str, course: str, assignment: str, due: Optional[str]
+) -> DuePublished: ...

@@ -193,3 +193,31 @@ class ProvisionEntry(TypedDict):
 class Provisioned(TypedDict):
     entries: list[ProvisionEntry]
     warnings: list[str]
+
+
+class ExtensionInfo(TypedDict):
+    by_seconds: Optional[int]  # extra time after the course-wide due date (`--by`)
+    until: Optional[str]  # a due date of its own, RFC 3339 UTC (`--until`)
+    granted: str  # RFC 3339 UTC
+
+
+class DueInfo(TypedDict):
+    assignment_id: str
+    due: Optional[str]  # this student's due date (extension applied), RFC 3339 UTC
+    course_due: Optional[str]  # the course-wide due date, RFC 3339 UTC
+    extension: Optional[ExtensionInfo]
+    seconds_left: Optional[float]  # negative once the due date has passed
+    time_left: Optional[str]  # |seconds_left| for people: "2d 3h"
+    late_by_seconds: Optional[float]  # 0 when on time
+    late_by: Optional[str]
+
+
+class DueDates(TypedDict):
+    assignments: list[DueInfo]
+    warnings: list[str]
+
+
+class DuePublished(TypedDict):
+    path: str
+    changed: bool
+    warnings: list[str]

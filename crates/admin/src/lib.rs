@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 
 mod audit;
 mod course;
+mod deadlines;
 mod duration;
 mod gc;
 mod hub;
@@ -64,12 +65,13 @@ enum Command {
     Provision(provision::Args),
     Mounts(mounts::Args),
     Status(status::Args),
+    Deadlines(deadlines::Args),
     Audit(audit::Args),
     Gc(gc::Args),
     Migrate(migrate::Args),
-    Notary(notary::Args),
     Course(course::cmd::Args),
     Roster(roster::cmd::Args),
+    Notary(notary::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -127,11 +129,12 @@ where
         Command::Provision(args) => provision::run(&root, &args),
         Command::Mounts(args) => mounts::run(&args),
         Command::Status(args) => status::run(&root, &args),
+        Command::Deadlines(args) => deadlines::run(&root, &args),
         Command::Audit(args) => audit::run(&root, &args),
         Command::Gc(args) => gc::run(&root, &args),
         Command::Migrate(args) => migrate::run(&root, &args),
-        Command::Notary(args) => notary::run(&root, &args),
         Command::Course(args) => course::cmd::run(&root, &args),
         Command::Roster(args) => roster::cmd::run(&root, &args),
+        Command::Notary(args) => notary::run(&root, &args),
     }
 }

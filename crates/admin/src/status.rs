@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use chrono::NaiveDateTime;
+use exchange_core::deadlines::{self, CourseDeadlines, Due, StudentDeadlines};
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::ops::list::{list_inbound, SubmissionGroup};
 use exchange_core::timestamp;
@@ -21,12 +22,15 @@ use crate::roster::{gradebook_due_dates, gradebook_students};
     long_about = "Summarise each assignment of COURSE (released in outbound/, submitted in \
         inbound/ or known to the gradebook): how many students there are (the gradebook's \
         roster with --gradebook, else the student directories in inbound/), how many \
-        submitted, how many of those are late (newest submission after the due date, from the \
-        gradebook or --due), how many resubmissions (submissions beyond each student's first), \
+        submitted, how many of those are late (newest submission after the student's own due \
+        date: --due, else the gradebook, else the published outbound/.nbk8s-deadlines.json, \
+        with the student's extension from feedback_public/{student}/.nbk8s-deadlines.json \
+        applied), how many resubmissions (submissions beyond each student's first), \
         how many students have feedback released for their newest submission, and the last \
-        submission. With ASSIGNMENT, one row per student follows. Times are UTC. Where the \
-        notary runs (`nbgrader-k8s notary run`), the largest student inboxes it measured \
-        follow, with those past its warning threshold marked.",
+        submission. With ASSIGNMENT, one row per student follows, with their due date and how \
+        late their newest submission is. Times are UTC. Where the notary runs \
+        (`nbgrader-k8s notary run`), the largest student inboxes it measured follow, with \
+        those past its warning threshold marked.",
     after_help = "Examples:\n  \
         nbgrader-k8s status course101\n  \
         nbgrader-k8s status course101 ps1 --due '2024-03-01 17:00:00 +0100'\n  \
@@ -58,6 +62,12 @@ struct StudentRow {
     newest: Option<String>,
     newest_at: Option<NaiveDateTime>,
     late: bool,
+    /// This student's due date (their extension applied).
+    due: Option<NaiveDateTime>,
+    /// Whether they have an extension.
+    extension: bool,
+    /// How late the newest submission is (zero when on time).
+    late_by: Option<chrono::Duration>,
     feedback: bool,
 }
 
@@ -114,6 +124,8 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     )
     .with_context(|| format!("cannot list the submissions of {:?}", args.course))?;
     warn_all(None, &listing.warnings);
+    let mut published_warnings = Vec::new();
+    let published = deadlines::read_course(root, &args.course, &mut published_warnings)?;
     let released: BTreeSet<String> = child_ids(&course.outbound(), IdKind::Assignment)
         .into_iter()
         .collect();
@@ -127,12 +139,19 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         names.insert(a.clone());
     }
     let mut rows = Vec::new();
+    let mut extensions = Extensions {
+        root,
+        course: &args.course,
+        read: BTreeMap::new(),
+        warnings: &mut published_warnings,
+    };
     for name in names {
         let due = due_each
             .get(&name)
             .copied()
             .or(due_all)
-            .or_else(|| dues.remove(&name).flatten());
+            .or_else(|| dues.remove(&name).flatten())
+            .or_else(|| published.due.get(&name).copied());
         let groups: Vec<&SubmissionGroup> = listing
             .assignments
             .iter()
@@ -144,8 +163,10 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
             due,
             &roster,
             &groups,
+            &mut extensions,
         ));
     }
+    warn_all(None, &published_warnings);
     let usage = inbox_usage(&course);
     if args.json {
         print_json(&json!({
@@ -222,13 +243,37 @@ fn parse_dues(
     Ok((all, each))
 }
 
+/// Each student's extensions, read once.
+struct Extensions<'a> {
+    root: &'a Path,
+    course: &'a str,
+    read: BTreeMap<String, StudentDeadlines>,
+    warnings: &'a mut Vec<String>,
+}
+
+impl Extensions<'_> {
+    fn of(&mut self, student: &str) -> &StudentDeadlines {
+        if !self.read.contains_key(student) {
+            let found = deadlines::read_student(self.root, self.course, student, self.warnings)
+                .unwrap_or_default();
+            self.read.insert(student.to_string(), found);
+        }
+        &self.read[student]
+    }
+}
+
 fn assignment_row(
     name: &str,
     released: bool,
     due: Option<NaiveDateTime>,
     roster: &[String],
     groups: &[&SubmissionGroup],
+    extensions: &mut Extensions<'_>,
 ) -> AssignmentRow {
+    let course_due = CourseDeadlines {
+        due: due.map(|d| (name.to_string(), d)).into_iter().collect(),
+        updated: None,
+    };
     let mut students: BTreeSet<&str> = roster.iter().map(String::as_str).collect();
     students.extend(groups.iter().map(|g| g.student_id.as_str()));
     let rows = students
@@ -241,12 +286,17 @@ fn assignment_row(
                 .iter()
                 .max_by_key(|s| (timestamp::parse(&s.timestamp).ok(), s.timestamp.clone()));
             let newest_at = newest.and_then(|s| timestamp::parse(&s.timestamp).ok());
+            let own = Due::of(name, &course_due, extensions.of(student));
+            let late_by = newest_at.and_then(|at| own.late_by(at));
             StudentRow {
                 student: student.to_string(),
                 submissions: subs.len(),
                 newest: newest.map(|s| s.timestamp.clone()),
                 newest_at,
-                late: matches!((newest_at, due), (Some(at), Some(due)) if at > due),
+                late: late_by.is_some_and(|l| l > chrono::Duration::zero()),
+                due: own.due,
+                extension: own.extension.is_some(),
+                late_by,
                 feedback: newest.is_some_and(|s| s.has_exchange_feedback),
             }
         })
@@ -291,6 +341,9 @@ fn row_json(r: &AssignmentRow, with_students: bool) -> serde_json::Value {
                     "newest": s.newest,
                     "newest_utc": iso(s.newest_at),
                     "late": s.late,
+                    "due": iso(s.due),
+                    "extension": s.extension,
+                    "late_by_seconds": s.late_by.map(|l| l.num_seconds()),
                     "feedback_released": s.feedback,
                 })
             })
@@ -328,17 +381,30 @@ fn summary_table(rows: &[AssignmentRow]) -> Table {
 }
 
 fn student_table(row: &AssignmentRow) -> Table {
-    let mut t = Table::new(&["STUDENT", "SUBMISSIONS", "NEWEST (UTC)", "LATE", "FEEDBACK"]);
+    let mut t = Table::new(&[
+        "STUDENT",
+        "SUBMISSIONS",
+        "NEWEST (UTC)",
+        "DUE (UTC)",
+        "LATE",
+        "LATE BY",
+        "FEEDBACK",
+    ]);
     for s in &row.rows {
         let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
         t.row(vec![
             s.student.clone(),
             s.submissions.to_string(),
             short(s.newest_at),
+            short(s.due) + if s.extension { " (extension)" } else { "" },
             if s.submissions == 0 {
                 "-".into()
             } else {
                 yes(s.late)
+            },
+            match s.late_by {
+                Some(l) if l > chrono::Duration::zero() => deadlines::describe(l),
+                _ => "-".into(),
             },
             if s.submissions == 0 {
                 "-".into()

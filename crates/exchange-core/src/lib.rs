@@ -20,12 +20,13 @@
 //! them: feedback keys ([`keys::feedback_keys`]), leftovers ([`leftovers::leftovers`]),
 //! walking ([`walk::scan`]), pod mounts ([`mounts::pod_mounts`]), local paths
 //! ([`layout::LocalDirs`]), submission names ([`names`]), backdating ([`backdate`]),
-//! receipts ([`receipt::Manifest`]).
+//! receipts ([`receipt::Manifest`]), due dates and extensions ([`deadlines`]).
 
 #![deny(missing_docs)]
 
 pub mod backdate;
 pub(crate) mod copy;
+pub mod deadlines;
 pub mod error;
 pub(crate) mod glob;
 pub mod ids;

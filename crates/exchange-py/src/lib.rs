@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 mod convert;
+mod deadlines;
 use convert::{dict, filter, to_py_err};
 
 create_exception!(
@@ -676,5 +677,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exchange_mounts, m)?)?;
     m.add_function(wrap_pyfunction!(provision_course, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    deadlines::register(m)?;
     Ok(())
 }

@@ -1,9 +1,9 @@
 """``nbgrader collect``: copy each student's chosen submission into ``submitted/``."""
 
-from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.abc import ExchangeCollect as ABCExchangeCollect
 
 from .. import _core
+from .deadlines import publish_from_gradebook, sync_extensions
 from .exchange import Exchange
 
 _MESSAGES = {
@@ -24,14 +24,9 @@ class ExchangeCollect(Exchange, ABCExchangeCollect):
     def init_src(self) -> None:
         self.course = self.require_course()
         self.check_id("assignment", self.coursedir.assignment_id)
-        self.duedate = self._duedate() if self.before_duedate else None
-
-    def _duedate(self):
-        with Gradebook(self.coursedir.db_url, self.course) as gb:
-            try:
-                return gb.find_assignment(self.coursedir.assignment_id).duedate
-            except MissingEntry:
-                return None
+        # The gradebook's due date is published for students (and the notary) on the way.
+        due = publish_from_gradebook(self, self.course, self.coursedir.assignment_id)
+        self.duedate = due if self.before_duedate else None
 
     def copy_files(self) -> None:
         assignment = self.coursedir.assignment_id
@@ -48,7 +43,7 @@ class ExchangeCollect(Exchange, ABCExchangeCollect):
             students=self.student_filter(),
             update=self.update,
             before_duedate=self.before_duedate,
-            duedate=self.duedate.isoformat() if self.duedate else None,
+            duedate=self.duedate,
             ignore=list(self.coursedir.ignore),
             include=list(self.coursedir.include),
             limits=self.limits(),
@@ -70,3 +65,4 @@ class ExchangeCollect(Exchange, ABCExchangeCollect):
         for rec in records:
             message = _MESSAGES[rec["action"]]
             self.log.info(message.format(student=rec["student_id"], assignment=assignment))
+        sync_extensions(self, self.course, assignment, [rec["student_id"] for rec in records])

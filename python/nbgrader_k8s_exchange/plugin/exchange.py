@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, List, Optional
 from dateutil.parser import parse as parse_date
 from jupyter_core.paths import jupyter_data_dir
 from nbgrader.exchange.abc import Exchange as ABCExchange
-from traitlets import Bool, Integer, Unicode, default, validate
+from traitlets import Bool, Enum, Integer, Unicode, default, validate
 from traitlets.config import TraitError
 
 from .. import _core
@@ -92,6 +92,22 @@ class Exchange(ABCExchange):
             student and path. Flagged submissions are still collected; submissions recorded by
             `nbgrader-k8s migrate` are exempt. See SECURITY.md for what this can and cannot
             catch.
+            """
+        ),
+    ).tag(config=True)
+
+    late_submissions = Enum(
+        ["accept", "warn", "refuse"],
+        default_value="warn",
+        help=dedent(
+            """
+            What `nbgrader submit` does after the student's due date (their extension
+            included, from the exchange's published due dates): 'accept' submits and says
+            so in the log, 'warn' (the default) submits with a warning saying how late it is,
+            'refuse' stops before anything is written. This is a courtesy of the student's
+            own client, which a student can reconfigure: what enforces due dates is the
+            instructor's side (`collect --before-duedate`, `nbgrader-k8s status`, the late
+            penalty of autograde). See docs/deadlines.md.
             """
         ),
     ).tag(config=True)

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 from nbgrader.exchange.abc import ExchangeList as ABCExchangeList
 
 from .. import _core
+from .deadlines import add_to_released, describe
 from .exchange import Exchange
 
 
@@ -68,9 +69,10 @@ class ExchangeList(Exchange, ABCExchangeList):
                 for info in assignment["submissions"]:
                     self.log.info(_format_submission(info))
         else:
+            add_to_released(self, assignments, self.student_id())
             self.log.info("Released assignments:")
             for info in assignments:
-                self.log.info(_format_released(info))
+                self.log.info(_format_released(info) + describe(self, info))
         return assignments
 
     def remove_files(self) -> List[Dict[str, Any]]:

@@ -5,6 +5,7 @@ import os
 from nbgrader.exchange.abc import ExchangeReleaseAssignment as ABCExchangeReleaseAssignment
 
 from .. import _core
+from .deadlines import publish_from_gradebook
 from .exchange import Exchange
 
 
@@ -48,3 +49,4 @@ class ExchangeReleaseAssignment(Exchange, ABCExchangeReleaseAssignment):
         if result["replaced"]:
             self.log.info("Overwrote the earlier release: %s %s", self.course, assignment)
         self.log.info("Released as: %s %s (%d files)", self.course, assignment, result["files"])
+        publish_from_gradebook(self, self.course, assignment)

@@ -6,6 +6,7 @@ from nbgrader.exchange.abc import ExchangeSubmit as ABCExchangeSubmit
 from traitlets import Bool
 
 from .. import _core
+from .deadlines import check_late_submit
 from .exchange import Exchange
 
 
@@ -37,6 +38,7 @@ class ExchangeSubmit(Exchange, ABCExchangeSubmit):
 
     def copy_files(self) -> None:
         self.log.info("Source: %s", self.src_path)
+        check_late_submit(self, self.course, self.student, self.coursedir.assignment_id)
         result = self.call_core(
             _core.submit,
             self.root,

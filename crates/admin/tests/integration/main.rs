@@ -7,6 +7,7 @@ mod util;
 
 mod audit;
 mod course;
+mod deadlines;
 mod gc;
 mod init;
 mod migrate;

@@ -97,7 +97,7 @@ fn json_with_students_of_one_assignment() {
     let carol = out.stdout.lines().find(|l| l.starts_with("carol")).unwrap();
     assert_eq!(
         carol.split_whitespace().collect::<Vec<_>>(),
-        ["carol", "0", "-", "-", "-"]
+        ["carol", "0", "-", "-", "-", "-", "-"]
     );
 }
 

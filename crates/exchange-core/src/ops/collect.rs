@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 
 use crate::backdate::BackdateCheck;
 use crate::copy::{copy_tree, CopyOptions};
+use crate::deadlines;
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
 use crate::layout::{display, Course, CourseDirs};
@@ -76,9 +77,11 @@ pub struct CollectRequest<'a> {
     pub students: Option<&'a str>,
     /// Replace older copies.
     pub update: bool,
-    /// Prefer the newest submission at or before `duedate`.
+    /// Prefer the newest submission at or before each student's own due date (their
+    /// extension in `feedback_public/{student}/.nbk8s-deadlines.json` applied).
     pub before_duedate: bool,
-    /// Due date, ISO UTC.
+    /// The course-wide due date (any form [`timestamp::parse`] reads); None = the published
+    /// one (`outbound/.nbk8s-deadlines.json`).
     pub duedate: Option<&'a str>,
     /// ignore/include/limits.
     pub filter: Filter,
@@ -114,23 +117,56 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
     validate(IdKind::Assignment, req.assignment)?;
     // A directory structure nbgrader could not fill is refused before anything is read.
     req.dest.submitted("student", req.assignment)?;
-    let duedate = match (req.before_duedate, req.duedate) {
-        (true, Some(d)) => Some(timestamp::parse(d)?),
-        _ => None,
-    };
     let mut out = Collected::default();
+    let duedate = course_due(req, &mut out.warnings)?;
     let Some(inbound) = Inbound::open(&course.inbound(), req.students, &mut out.warnings) else {
         return Ok(out);
     };
     let check = BackdateCheck::for_course(&course, req.backdate_tolerance, &mut out.warnings);
     let results = par_io(&inbound.students, |s| {
-        collect_student(req, &inbound, s, duedate, &check)
+        let (due, mut warnings) = student_due(req, s, duedate);
+        let (record, more) = collect_student(req, &inbound, s, due, &check);
+        warnings.extend(more);
+        (record, warnings)
     });
     for (record, warnings) in results {
         out.records.extend(record);
         out.warnings.extend(warnings);
     }
     Ok(out)
+}
+
+/// With `before_duedate`: the course-wide due date, `duedate` (nbgrader's gradebook) or else
+/// the published one (`outbound/.nbk8s-deadlines.json`).
+fn course_due(
+    req: &CollectRequest<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<NaiveDateTime>> {
+    if !req.before_duedate {
+        return Ok(None);
+    }
+    if let Some(d) = req.duedate {
+        return Ok(Some(timestamp::parse(d)?));
+    }
+    let published = deadlines::read_course(req.root, req.course, warnings)?;
+    Ok(published.due.get(req.assignment).copied())
+}
+
+/// With `before_duedate`: `student`'s own due date, their extension applied
+/// ([`deadlines::effective`]).
+fn student_due(
+    req: &CollectRequest<'_>,
+    student: &str,
+    course_due: Option<NaiveDateTime>,
+) -> (Option<NaiveDateTime>, Vec<String>) {
+    let mut warnings = Vec::new();
+    if !req.before_duedate {
+        return (None, warnings);
+    }
+    let extension = deadlines::read_student(req.root, req.course, student, &mut warnings)
+        .ok()
+        .and_then(|d| d.extensions.get(req.assignment).map(|g| g.extension));
+    (deadlines::effective(course_due, extension), warnings)
 }
 
 /// Choose a student's submission by name (the names carry the timestamps), decide from

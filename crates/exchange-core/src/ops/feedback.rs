@@ -106,9 +106,17 @@ struct KeyContext<'a> {
     item: &'a FeedbackItem,
 }
 
-/// `feedback_public/{student}` as a base for `openat` (created 0755 if missing); a
+/// `feedback_public/{student}` (`public_path`, open as `public_fd`) as a base for `openat` (created 0755 if missing); a
 /// symlink or file in its place is refused, never followed.
-fn student_feedback_dir(public: &Public<'_>, student: &str) -> Result<(PathBuf, OwnedFd)> {
+pub(crate) fn student_feedback_dir(
+    public_path: &Path,
+    public_fd: BorrowedFd<'_>,
+    student: &str,
+) -> Result<(PathBuf, OwnedFd)> {
+    let public = Public {
+        path: public_path,
+        fd: public_fd,
+    };
     let dir = public.path.join(student);
     let refused = |e: std::io::Error| {
         if not_a_dir(&e) {
@@ -148,7 +156,7 @@ fn release_one(
         return Ok(());
     }
     let secret = read_text(&item.feedback_dir, "submission_secret.txt")?;
-    let (dir, fd) = student_feedback_dir(public, &item.student)?;
+    let (dir, fd) = student_feedback_dir(public.path, public.fd, &item.student)?;
     for (notebook_id, html_path) in html {
         let Some(key) = release_key(ctx, secret.as_deref(), &notebook_id)? else {
             out.warnings.push(format!(

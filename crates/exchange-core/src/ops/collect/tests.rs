@@ -241,3 +241,24 @@ fn a_submission_claiming_now_is_not_flagged() {
     assert_eq!(out.records.len(), 1);
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
 }
+
+#[test]
+fn before_duedate_uses_each_students_own_due_date() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    let template = t.path().to_path_buf();
+    // Published course-wide due date between T1 and T2; alice has a day more.
+    let due = timestamp::parse("2024-03-01 18:00:00 UTC").unwrap();
+    deadlines::publish_due(&root, "c1", "ps1", Some(due)).unwrap();
+    let extra = deadlines::Extension::By(86_400);
+    deadlines::set_extension(&root, "c1", "alice", "ps1", Some(extra), due).unwrap();
+    let mut req = request(&root, &template);
+    req.before_duedate = true;
+    let out = collect(&req).unwrap();
+    let got: Vec<_> = out
+        .records
+        .iter()
+        .map(|r| (r.student_id.as_str(), r.timestamp.as_str()))
+        .collect();
+    assert_eq!(got, [("alice", T2), ("bob", T1)]);
+}

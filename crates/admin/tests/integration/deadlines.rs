@@ -1,0 +1,195 @@
+//! `nbgrader-k8s deadlines` and what `status` makes of it.
+
+use crate::util::*;
+
+/// c1: ps1 due 12:00 UTC (from a gradebook); alice submitted at 10:00, bob at 12:30.
+fn course() -> (Exchange, std::path::PathBuf) {
+    let ex = Exchange::new();
+    ex.course("c1", &["alice", "bob", "carol"]);
+    ex.mkdir("c1/outbound/ps1");
+    ex.submit("c1", "alice", "ps1", &ts("2024-03-01 10:00:00"), "a");
+    ex.submit("c1", "bob", "ps1", "2024-03-01 13:30:00.000000 +0100", "b");
+    let db = ex.outside("gradebook.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE assignment (id TEXT PRIMARY KEY, name TEXT, duedate DATETIME, course_id TEXT);
+         INSERT INTO assignment VALUES ('1', 'ps1', '2024-03-01 12:00:00.000000', 'c1'),
+                                       ('2', 'ps2', NULL, 'c1');",
+    )
+    .unwrap();
+    (ex, db)
+}
+
+/// Per student of ps1: (student, due, extension, late_by_seconds).
+fn per_student(ex: &Exchange) -> Vec<(String, String, bool, Option<i64>)> {
+    let v = ex.run(&["status", "c1", "ps1", "--json"]).ok().json();
+    v["assignments"][0]["per_student"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["student"].as_str().unwrap().to_string(),
+                s["due"].as_str().unwrap_or("-").to_string(),
+                s["extension"].as_bool().unwrap(),
+                s["late_by_seconds"].as_i64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn publish_then_extend_changes_only_that_students_late_by() {
+    let (ex, db) = course();
+    let out = ex
+        .run(&[
+            "deadlines",
+            "publish",
+            "c1",
+            "--gradebook",
+            db.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("ps1  due 2024-03-01 12:00:00 UTC"),
+        "{}",
+        out.stdout
+    );
+    let file = ex.path("c1/outbound/.nbk8s-deadlines.json");
+    let published: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        published["assignments"]["ps1"]["due"],
+        "2024-03-01T12:00:00.000000Z"
+    );
+    assert!(published["assignments"].get("ps2").is_none());
+
+    let due = "2024-03-01T12:00:00.000000".to_string();
+    // status reads the published date without --due or --gradebook.
+    assert_eq!(
+        per_student(&ex),
+        [
+            ("alice".into(), due.clone(), false, Some(0)),
+            ("bob".into(), due.clone(), false, Some(1800)),
+            ("carol".into(), due.clone(), false, None),
+        ]
+    );
+
+    let out = ex
+        .run(&["deadlines", "extend", "c1", "ps1", "bob", "--by", "1h"])
+        .ok();
+    assert!(
+        out.stdout
+            .contains("bob ps1: extension, due 2024-03-01 13:00:00 UTC"),
+        "{}",
+        out.stdout
+    );
+    assert!(ex
+        .path("c1/feedback_public/bob/.nbk8s-deadlines.json")
+        .is_file());
+    assert!(!ex
+        .path("c1/feedback_public/alice/.nbk8s-deadlines.json")
+        .exists());
+    let rows = per_student(&ex);
+    assert_eq!(
+        rows[1],
+        (
+            "bob".into(),
+            "2024-03-01T13:00:00.000000".into(),
+            true,
+            Some(0)
+        )
+    );
+    assert_eq!(rows[0].3, Some(0));
+    let table = ex.run(&["status", "c1", "ps1"]).ok().stdout;
+    let bob = table.lines().find(|l| l.starts_with("bob")).unwrap();
+    assert!(
+        bob.contains("(extension)") && bob.contains(" no "),
+        "{table}"
+    );
+
+    ex.run(&[
+        "deadlines",
+        "extend",
+        "c1",
+        "ps1",
+        "bob",
+        "--until",
+        "2024-03-01 12:15 UTC",
+    ])
+    .ok();
+    assert_eq!(per_student(&ex)[1].3, Some(900));
+    ex.run(&["deadlines", "extend", "c1", "ps1", "bob", "--remove"])
+        .ok();
+    assert_eq!(per_student(&ex)[1], ("bob".into(), due, false, Some(1800)));
+    let table = ex.run(&["status", "c1", "ps1"]).ok().stdout;
+    let bob = table.lines().find(|l| l.starts_with("bob")).unwrap();
+    assert!(bob.contains("30m 0s"), "{table}");
+}
+
+#[test]
+fn import_checks_every_row_before_writing() {
+    let (ex, db) = course();
+    ex.run(&[
+        "deadlines",
+        "publish",
+        "c1",
+        "--gradebook",
+        db.to_str().unwrap(),
+    ])
+    .ok();
+    let bad = ex.write(
+        "bad.csv",
+        "student,assignment,until,by\nbob,ps1,,2h\n../eve,ps1,,1h\n",
+    );
+    ex.run(&["deadlines", "import", "c1", bad.to_str().unwrap()])
+        .fails_with("line 3");
+    assert!(!ex
+        .path("c1/feedback_public/bob/.nbk8s-deadlines.json")
+        .exists());
+    let good = ex.write(
+        "good.csv",
+        "student,assignment,until,by\nbob,ps1,,2h\nalice,ps1,2024-03-01 09:00 UTC,\n",
+    );
+    ex.run(&["deadlines", "import", "c1", good.to_str().unwrap()])
+        .ok();
+    let rows = per_student(&ex);
+    assert_eq!(
+        rows[0],
+        (
+            "alice".into(),
+            "2024-03-01T09:00:00.000000".into(),
+            true,
+            Some(3600)
+        )
+    );
+    assert_eq!(
+        rows[1],
+        (
+            "bob".into(),
+            "2024-03-01T14:00:00.000000".into(),
+            true,
+            Some(0)
+        )
+    );
+}
+
+#[test]
+fn extend_refuses_bad_input() {
+    let (ex, _) = course();
+    ex.run(&["deadlines", "extend", "c1", "ps1", "bob"]).code(2);
+    ex.run(&["deadlines", "extend", "c1", "ps1", "../x", "--by", "1h"])
+        .fails_with("invalid student id");
+    ex.run(&[
+        "deadlines",
+        "extend",
+        "c1",
+        "ps1",
+        "bob",
+        "--until",
+        "someday",
+    ])
+    .fails_with("--until");
+    ex.run(&["deadlines", "extend", "nope", "ps1", "bob", "--by", "1h"])
+        .fails_with("does not exist");
+}

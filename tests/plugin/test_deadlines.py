@@ -1,0 +1,188 @@
+"""Due dates students can see, per-student extensions, and the instructor side that enforces
+them: all through the real nbgrader CLI and the real ``nbgrader-k8s`` script."""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+from dateutil.tz import gettz
+from nbgrader.api import Gradebook
+from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
+
+from nbgrader_k8s_exchange.demo import Course
+
+UTC = datetime.timezone.utc
+
+
+def _cli(course, *args):
+    script = os.path.join(os.path.dirname(sys.executable), "nbgrader-k8s")
+    proc = subprocess.run(
+        [script, "--root", str(course.exchange), *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def _set_due(course, when):
+    stamp = when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    course.instructor("db", "assignment", "add", "ps1", f"--duedate={stamp}")
+
+
+def _shown(when, zone):
+    local = when.astimezone(gettz(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return f"{local} ({when.strftime('%Y-%m-%d %H:%M:%S')} UTC)"
+
+
+def _line(output, prefix):
+    return next(line for line in output.splitlines() if prefix in line)
+
+
+def test_students_see_their_own_due_date_and_time_left(tmp_path):
+    course = Course(tmp_path, extra_config="c.Exchange.timezone = 'Europe/Berlin'\n")
+    course.create_assignment("ps1")
+    due = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(days=2, minutes=30)
+    _set_due(course, due)
+    out = course.instructor("release_assignment", "ps1")
+    assert "Published to students: course101 ps1" in out
+
+    line = _line(course.student("bob", "list"), "course101 ps1")
+    assert line.endswith(f"course101 ps1, due {_shown(due, 'Europe/Berlin')}, 2d 0h left")
+
+    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
+    later = due + datetime.timedelta(days=1)
+    line = _line(course.student("alice", "list"), "course101 ps1")
+    assert line.endswith(f"due {_shown(later, 'Europe/Berlin')} with your extension, 3d 0h left")
+    # Nobody else sees it.
+    line = _line(course.student("bob", "list"), "course101 ps1")
+    assert "extension" not in line and _shown(due, "Europe/Berlin") in line
+
+    # A changed due date in the gradebook reaches students with the next collect.
+    _set_due(course, due + datetime.timedelta(hours=5))
+    course.instructor("collect", "ps1")
+    line = _line(course.student("bob", "list"), "course101 ps1")
+    assert _shown(due + datetime.timedelta(hours=5), "Europe/Berlin") in line
+    # alice's extension is extra time, so it moves with the due date.
+    line = _line(course.student("alice", "list"), "course101 ps1")
+    assert _shown(later + datetime.timedelta(hours=5), "Europe/Berlin") in line
+
+
+def test_the_assignments_tab_gets_the_due_date_in_the_list_data(released, monkeypatch):
+    """What nbgrader's Assignments tab handlers receive carries each student's due date."""
+    course = released
+    due = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(hours=3)
+    _set_due(course, due)
+    course.instructor("release_assignment", "ps1", "--force")
+    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--until", "2099-01-01")
+    for student, expected_due, extension in (
+        ("bob", due.strftime("%Y-%m-%dT%H:%M:%S.000000Z"), False),
+        ("alice", "2099-01-01T00:00:00.000000Z", True),
+    ):
+        home = course.add_student(student)
+        for key, value in course._env(student, home).items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.chdir(home)
+        manager = AssignmentList()
+        manager.root_dir = str(home)
+        listed = manager.list_assignments(course_id="course101")
+        assert listed["success"], listed
+        [item] = listed["value"]
+        deadline = item["deadline"]
+        assert deadline["due"] == expected_due, student
+        assert (deadline["extension"] is not None) == extension, student
+        assert deadline["seconds_left"] > 0 and deadline["timezone"] == "UTC"
+
+
+def test_late_submit_warns_and_refuse_stops_it(released):
+    course = released
+    _set_due(course, datetime.datetime.now(UTC) - datetime.timedelta(hours=2))
+    course.instructor("release_assignment", "ps1", "--force")
+    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1w")
+    inbound = course.exchange / "course101" / "inbound"
+
+    out = course.submit_answer("bob", "ps1", True)
+    assert "This submission of ps1 is late by 2h 0m" in out
+    assert len(list((inbound / "bob").iterdir())) == 1
+
+    refuse = "c.Exchange.late_submissions = 'refuse'\n"
+    for student in ("alice", "bob"):
+        config = course.add_student(student) / "nbgrader_config.py"
+        config.write_text(config.read_text() + refuse)
+    proc = course.student("bob", "submit", "ps1", check=False)
+    assert proc.returncode != 0
+    assert "late by 2h 0m" in proc.stdout and "refuses late submissions" in proc.stdout
+    assert len(list((inbound / "bob").iterdir())) == 1, "nothing written"
+    # alice's extension makes hers on time: no word about lateness.
+    out = course.submit_answer("alice", "ps1", True)
+    assert "is late by" not in out
+    assert len(list((inbound / "alice").iterdir())) == 1
+
+
+def test_collect_before_duedate_uses_each_students_own_due_date(released):
+    course = released
+    course.submit_answer("alice", "ps1", False)
+    course.submit_answer("bob", "ps1", False)
+    time.sleep(1.2)
+    _set_due(course, datetime.datetime.now(UTC))
+    time.sleep(1.2)
+    course.submit_answer("alice", "ps1", True)
+    course.submit_answer("bob", "ps1", True)
+    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1h")
+
+    course.instructor("collect", "--before-duedate", "ps1")
+    submitted = course.instructor_dir / "submitted"
+    for student, wanted in (("alice", -1), ("bob", 0)):
+        inbox = sorted(
+            (course.exchange / "course101" / "inbound" / student).iterdir(),
+            key=lambda p: (p / "timestamp.txt").read_text(),
+        )
+        chosen = (submitted / student / "ps1" / "timestamp.txt").read_text()
+        assert chosen == (inbox[wanted] / "timestamp.txt").read_text(), student
+
+
+def test_late_penalty_and_status_use_the_extension(tmp_path):
+    course = Course(tmp_path, extra_config="c.LateSubmissionPlugin.penalty_method = 'zero'\n")
+    course.create_assignment("ps1")
+    _set_due(course, datetime.datetime.now(UTC) - datetime.timedelta(hours=1))
+    course.instructor("release_assignment", "ps1")
+    course.submit_answer("alice", "ps1", True)
+    course.submit_answer("bob", "ps1", True)
+    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "2h")
+
+    status = json.loads(_cli(course, "status", "course101", "ps1", "--json"))
+    rows = {r["student"]: r for r in status["assignments"][0]["per_student"]}
+    assert rows["alice"]["extension"] and rows["alice"]["late_by_seconds"] == 0
+    assert not rows["bob"]["extension"] and rows["bob"]["late_by_seconds"] >= 3600
+
+    out = course.instructor("collect", "ps1")
+    assert "Extension of alice on ps1 in the gradebook" in out
+    course.instructor("autograde", "ps1")
+    with Gradebook(f"sqlite:///{course.instructor_dir / 'gradebook.db'}", "course101") as gb:
+        alice = gb.find_submission("ps1", "alice")
+        bob = gb.find_submission("ps1", "bob")
+        assert alice.extension == datetime.timedelta(hours=2)
+        # penalty_method 'zero': a late submission loses all its points.
+        assert alice.total_seconds_late == 0 and alice.late_submission_penalty == 0
+        assert bob.total_seconds_late >= 3600 and bob.late_submission_penalty == 2
+
+    # Removing the extension reaches the gradebook with the next collect.
+    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--remove")
+    out = course.instructor("collect", "ps1")
+    assert "Extension of alice on ps1 removed from the gradebook" in out
+    with Gradebook(f"sqlite:///{course.instructor_dir / 'gradebook.db'}", "course101") as gb:
+        assert gb.find_submission("ps1", "alice").extension is None
+
+
+def test_a_garbled_deadline_file_warns_but_list_and_submit_work(released):
+    course = released
+    (course.exchange / "course101" / "outbound" / ".nbk8s-deadlines.json").write_text("{oops")
+    out = course.student("alice", "list")
+    assert ".nbk8s-deadlines.json: ignored: not valid JSON" in out
+    assert "course101 ps1" in out
+    out = course.submit_answer("alice", "ps1", True)
+    assert "Submitted as: course101 ps1" in out
