@@ -111,12 +111,7 @@ impl InboxCtx<'_> {
                 continue;
             }
             // An instructor's removal moves the dir before its log line is written.
-            let moved = self
-                .course
-                .dir()
-                .join(".nbk8s-removed")
-                .join(student)
-                .join(sub);
+            let moved = self.course.removed().join(student).join(sub);
             if matches!(walk::kind_of(&moved), Ok(Some(_))) {
                 continue;
             }

@@ -199,7 +199,9 @@ pub fn observe(
 
     // Instructor removals (before the inboxes: a removed submission is not "vanished").
     let mut removed_now: BTreeSet<(String, String)> = BTreeSet::new();
-    let removals = course.dir().join(".nbk8s-removed").join("removals.jsonl");
+    let removals = course
+        .removed()
+        .join(exchange_core::ops::remove::REMOVALS_LOG);
     let seen = stamp_at(&removals);
     if seen.is_some() && due(watch.removals, seen, recheck) {
         for rec in removal_records(&removals, state, watch) {
