@@ -30,6 +30,7 @@ from ._types import (
     FeedbackReleased,
     Fetched,
     Limits,
+    Manifest,
     Provisioned,
     Released,
     ReleasedListing,
@@ -56,11 +57,14 @@ __all__ = [
     "list_inbound",
     "list_released",
     "local_assignment_path",
+    "manifest",
     "parse_timestamp",
     "provision_course",
+    "receipt_matches",
     "release_assignment",
     "release_feedback",
     "run_cli",
+    "short_receipt",
     "submit",
     "unrelease_assignment",
     "validate_id",
@@ -201,3 +205,6 @@ def provision_course(
     gid: int = 100,
 ) -> Provisioned: ...
 def run_cli(argv: Sequence[str]) -> int: ...
+def manifest(dir: str, *, max_files: int = 0, max_bytes: int = 0) -> Manifest: ...
+def short_receipt(receipt: str) -> str: ...
+def receipt_matches(given: str, receipt: str) -> bool: ...

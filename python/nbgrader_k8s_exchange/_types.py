@@ -71,7 +71,22 @@ class Submitted(TypedDict):
     path: str
     cache_path: str
     timestamp: str
+    receipt: str  # 64 lowercase hex: the manifest digest of what was published
     warnings: list[str]
+
+
+class FileDigest(TypedDict):
+    path: str  # relative, '/'-separated
+    size: int
+    sha256: str
+
+
+class Manifest(TypedDict):
+    receipt: str
+    short: str  # e.g. "3f2a-9c01-77be-d410"
+    bytes: int
+    files: list[FileDigest]
+    skipped: list[str]
 
 
 class NotebookFeedback(TypedDict):

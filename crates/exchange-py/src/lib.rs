@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 mod convert;
+mod receipt;
 use convert::{dict, filter, to_py_err};
 
 create_exception!(
@@ -213,7 +214,9 @@ fn fetch_assignment<'py>(
 /// same files to the local cache ``{cache}/{course}/{student}+{assignment}+{timestamp}``.
 /// The student's ``inbound/{student}`` must exist (it is the pod's mount); if it does not
 /// and ``inbound/`` is writable it is created, else kind ``"not_found"`` tells to ask the
-/// admin. Returns ``{"name", "path", "cache_path", "timestamp", "warnings"}``.
+/// admin. Returns ``{"name", "path", "cache_path", "timestamp", "receipt", "warnings"}``:
+/// ``receipt`` (see ``manifest``) is computed over the staged exchange copy just before it is
+/// renamed into place, and is also written to ``{cache_path}/.nbk8s-receipt``.
 #[pyfunction]
 #[pyo3(signature = (root, course, student, assignment, source, timestamp, cache, *, strict=false, ignore=Vec::new(), include=vec!["*".to_string()], limits=None))]
 #[allow(clippy::too_many_arguments)]
@@ -248,6 +251,7 @@ fn submit<'py>(
         "path": display(&r.path),
         "cache_path": display(&r.cache_path),
         "timestamp": r.timestamp,
+        "receipt": r.receipt,
         "warnings": r.warnings,
     }))
 }
@@ -600,5 +604,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(exchange_mounts, m)?)?;
     m.add_function(wrap_pyfunction!(provision_course, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
+    m.add_function(wrap_pyfunction!(receipt::manifest, m)?)?;
+    m.add_function(wrap_pyfunction!(receipt::short_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(receipt::receipt_matches, m)?)?;
     Ok(())
 }
