@@ -53,6 +53,7 @@ __all__ = [
     "feedback_keys",
     "fetch_assignment",
     "fetch_feedback",
+    "leave_fetch_marker",
     "list_cached",
     "list_inbound",
     "list_released",
@@ -125,6 +126,9 @@ def fetch_assignment(
     replace_missing: bool = False,
     ignore: Sequence[str] = ...,
 ) -> Fetched: ...
+def leave_fetch_marker(
+    root: str, course: str, student: str, assignment: str, timestamp: str
+) -> str: ...
 def submit(
     root: str,
     course: str,

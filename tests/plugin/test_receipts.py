@@ -3,13 +3,9 @@
 """
 
 import hashlib
-import json
 import os
-import re
 
 from nbgrader_k8s_exchange import _core
-
-from ..notary_standin import NotaryStandIn
 
 CACHE = ".local/share/jupyter/nbgrader_cache/course101"
 
@@ -17,7 +13,7 @@ CACHE = ".local/share/jupyter/nbgrader_cache/course101"
 def canonical_receipt(directory):
     """The receipt recomputed here from its documented definition (receipt.rs), not by the core."""
     records = []
-    for dirpath, dirnames, filenames in os.walk(directory):
+    for dirpath, _dirs, filenames in os.walk(directory):
         for name in filenames:
             path = os.path.join(dirpath, name)
             if os.path.islink(path):

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use exchange_core::ids::{validate, IdKind};
 use exchange_core::layout::{display, CourseDirs, LocalDirs};
 use exchange_core::ops::{
-    collect as collect_op, feedback, fetch, list, provision, release, submit as submit_op,
+    collect as collect_op, feedback, fetch, fetched, list, provision, release, submit as submit_op,
 };
 use exchange_core::{keys, mounts, timestamp};
 use pyo3::create_exception;
@@ -200,6 +200,26 @@ fn fetch_assignment<'py>(
         fetch::fetch_assignment(&root, &course, &assignment, &dest, replace_missing, &ignore)
     })?;
     Ok(dict!(py, { "path": display(&r.path), "created": r.created, "warnings": r.warnings }))
+}
+
+/// Leave the fetch marker ``inbound/{student}/.nbk8s-fetched/{assignment}+{timestamp}``
+/// (an empty file; ``timestamp`` is nbgrader's string as in submission names) for the notary
+/// to record as "fetched, reported by the student", and return its path. The inbox is
+/// created when missing and ``inbound/`` allows, like ``submit``; nothing is followed
+/// through a symlink. An existing marker is kept.
+#[pyfunction]
+fn leave_fetch_marker(
+    py: Python<'_>,
+    root: PathBuf,
+    course: String,
+    student: String,
+    assignment: String,
+    timestamp: String,
+) -> PyResult<String> {
+    let path = run(py, || {
+        fetched::leave_fetch_marker(&root, &course, &student, &assignment, &timestamp)
+    })?;
+    Ok(display(&path))
 }
 
 /// Submit ``source`` as ``inbound/{student}/{assignment}+{timestamp}+{random}``.
@@ -595,6 +615,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(unrelease_assignment, m)?)?;
     m.add_function(wrap_pyfunction!(list_released, m)?)?;
     m.add_function(wrap_pyfunction!(fetch_assignment, m)?)?;
+    m.add_function(wrap_pyfunction!(leave_fetch_marker, m)?)?;
     m.add_function(wrap_pyfunction!(submit, m)?)?;
     m.add_function(wrap_pyfunction!(list_inbound, m)?)?;
     m.add_function(wrap_pyfunction!(list_cached, m)?)?;

@@ -5,6 +5,7 @@
 pub mod collect;
 pub mod feedback;
 pub mod fetch;
+pub mod fetched;
 pub(crate) mod inbound;
 pub mod list;
 pub mod place;

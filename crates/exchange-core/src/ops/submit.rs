@@ -125,7 +125,7 @@ pub fn submit(req: &SubmitRequest<'_>) -> Result<Submitted> {
 
 /// A timestamp becomes part of a directory name: refuse `/`, NUL, and what cannot be read
 /// back (collect orders submissions by it).
-fn check_timestamp(ts: &str) -> Result<()> {
+pub(crate) fn check_timestamp(ts: &str) -> Result<()> {
     let fail = |reason: &str| Error::InvalidTimestamp {
         value: ts.to_string(),
         reason: reason.to_string(),
@@ -185,7 +185,7 @@ fn compare_notebooks(
 }
 
 /// `inbound/{student}` as a real directory; created when missing and `inbound/` allows.
-fn student_inbox(course: &Course, student: &str) -> Result<PathBuf> {
+pub(crate) fn student_inbox(course: &Course, student: &str) -> Result<PathBuf> {
     let inbox = course.inbound().join(student);
     match safefs::lkind(&inbox).map_err(|e| Error::io("inspect", &inbox, e))? {
         Some(Kind::Dir) => Ok(inbox),
