@@ -34,6 +34,7 @@ from ._types import (
     Provisioned,
     Released,
     ReleasedListing,
+    StudentSeals,
     SubmissionListing,
     Submitted,
     Unreleased,
@@ -66,6 +67,7 @@ __all__ = [
     "release_feedback",
     "run_cli",
     "short_receipt",
+    "student_seals",
     "submit",
     "unrelease_assignment",
     "validate_id",
@@ -212,3 +214,11 @@ def run_cli(argv: Sequence[str]) -> int: ...
 def manifest(dir: str, *, max_files: int = 0, max_bytes: int = 0) -> Manifest: ...
 def short_receipt(receipt: str) -> str: ...
 def receipt_matches(given: str, receipt: str) -> bool: ...
+def student_seals(
+    root: str,
+    cache: str,
+    courses: Optional[Sequence[str]],
+    assignment: Optional[str],
+    student: str,
+    now: str,
+) -> StudentSeals: ...

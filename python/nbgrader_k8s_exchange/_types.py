@@ -194,3 +194,19 @@ class ProvisionEntry(TypedDict):
 class Provisioned(TypedDict):
     entries: list[ProvisionEntry]
     warnings: list[str]
+
+
+class SealStatus(TypedDict):
+    course_id: str
+    assignment_id: str
+    timestamp: str
+    state: Literal["sealed", "changed", "vanished", "not_sealed_yet"]
+    sealed: Optional[str]  # RFC 3339 UTC, the notary's clock
+    sealed_receipt: Optional[str]  # short form
+    receipt: Optional[str]  # short form, the one submit kept
+    receipt_differs: bool
+
+
+class StudentSeals(TypedDict):
+    seals: list[SealStatus]
+    warnings: list[str]

@@ -628,5 +628,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(receipt::manifest, m)?)?;
     m.add_function(wrap_pyfunction!(receipt::short_receipt, m)?)?;
     m.add_function(wrap_pyfunction!(receipt::receipt_matches, m)?)?;
+    m.add_function(wrap_pyfunction!(receipt::student_seals, m)?)?;
     Ok(())
 }

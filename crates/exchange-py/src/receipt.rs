@@ -61,3 +61,50 @@ pub fn short_receipt(receipt: &str) -> String {
 pub fn receipt_matches(given: &str, receipt: &str) -> bool {
     receipt::matches(given, receipt)
 }
+
+/// The notary's sealed status of ``student``'s cached submissions (of ``assignment`` if
+/// given) in ``courses`` (None = every course in ``cache``), read from
+/// ``feedback_public/{student}/.nbk8s-seals.json``; courses without that file give nothing.
+/// Each file's chain head, when new, is appended to ``{cache}/{course}/.nbk8s-heads.jsonl``
+/// as ``{"seq", "head", "seen": now}``. Returns ``{"seals": [{"course_id", "assignment_id",
+/// "timestamp", "state": "sealed"|"changed"|"vanished"|"not_sealed_yet", "sealed",
+/// "sealed_receipt", "receipt", "receipt_differs"}], "warnings"}`` (receipts in short form;
+/// ``receipt`` is the one ``submit`` kept in the cache).
+#[pyfunction]
+pub fn student_seals<'py>(
+    py: Python<'py>,
+    root: PathBuf,
+    cache: PathBuf,
+    courses: Option<Vec<String>>,
+    assignment: Option<String>,
+    student: String,
+    now: String,
+) -> PyResult<Bound<'py, PyDict>> {
+    let r = run(py, || {
+        exchange_core::ops::sealed::student_seals(
+            &root,
+            &cache,
+            courses.as_deref(),
+            assignment.as_deref(),
+            &student,
+            &now,
+        )
+    })?;
+    let seals = r
+        .seals
+        .iter()
+        .map(|s| {
+            Ok(dict!(py, {
+                "course_id": &s.course_id,
+                "assignment_id": &s.assignment_id,
+                "timestamp": &s.timestamp,
+                "state": &s.state,
+                "sealed": s.sealed.as_deref(),
+                "sealed_receipt": s.sealed_receipt.as_deref(),
+                "receipt": s.receipt.as_deref(),
+                "receipt_differs": s.receipt_differs,
+            }))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(dict!(py, { "seals": PyList::new(py, seals)?, "warnings": &r.warnings }))
+}

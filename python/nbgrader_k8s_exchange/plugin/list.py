@@ -9,6 +9,7 @@ from typing import Any, Dict, List
 from nbgrader.exchange.abc import ExchangeList as ABCExchangeList
 
 from .. import _core
+from . import seals
 from .exchange import Exchange
 
 
@@ -59,15 +60,32 @@ class ExchangeList(Exchange, ABCExchangeList):
     def list_files(self) -> List[Dict[str, Any]]:
         assignments = self._query()
         if self.inbound or self.cached:
+            notes = self._seal_notes()
             self.log.info("Submitted assignments:")
             for assignment in assignments:
                 for info in assignment["submissions"]:
-                    self.log.info(_format_submission(info))
+                    self.log.info(_format_submission(info) + notes(info))
         else:
             self.log.info("Released assignments:")
             for info in assignments:
                 self.log.info(_format_released(info))
         return assignments
+
+    def _seal_notes(self):
+        """What the notary says beside each listed submission (see :mod:`.seals`)."""
+        if not self.cached:
+            return lambda info: ""
+        student = self.student_id()
+        assignment = self._assignment_filter()
+        found = seals.student_seals(
+            self, self.course_filter(student), None if assignment == "*" else assignment, student
+        )
+
+        def note(info):
+            key = (info["course_id"], info["assignment_id"], info["timestamp"])
+            return seals.student_note(found.get(key))
+
+        return note
 
     def remove_files(self) -> List[Dict[str, Any]]:
         if self.inbound or self.cached:

@@ -11,6 +11,7 @@ pub mod list;
 pub mod place;
 pub mod provision;
 pub mod release;
+pub mod sealed;
 pub mod submit;
 
 use std::path::{Path, PathBuf};
