@@ -100,3 +100,27 @@ def _ts(submission):
 def _line(output, timestamp):
     [line] = [x for x in output.splitlines() if f" ps1 {timestamp}" in x]
     return line
+
+
+def test_collect_and_list_inbound_judge_by_the_notarys_seal(released):
+    course = released
+    course.student("alice", "fetch_assignment", "ps1")
+    course.student("alice", "submit", "ps1")
+    notary = NotaryStandIn(course.exchange, "course101")
+    [sub] = notary.submissions("alice")
+    # First seen 1000 s after the time its name claims: a planted, backdated submission.
+    notary.seal("alice", sub, lag=1000)
+    notary.publish()
+    out = course.instructor("list", "--inbound")
+    assert "may be backdated" in out and "rule: the notary's seal" in out
+    (course.exchange / "course101" / "inbound" / "alice" / sub / "squares.ipynb").write_text("{}")
+    notary.recheck()
+    notary.publish()
+    out = course.instructor("collect", "ps1")
+    assert "1000 s later" in out and "rule: the notary's seal" in out
+    assert f"modified after it was sealed at {notary.seals['alice/' + sub]['sealed']}" in out
+    # A garbled index never breaks collect: a warning, and the ctime rule.
+    (notary.copies / "index.json").write_text('{"seals": [')
+    out = course.instructor("collect", "--update", "ps1")
+    assert "index was not read, using the ctime rule" in out
+    assert "rule: the notary's seal" not in out
