@@ -32,10 +32,12 @@ from ._types import (
     FeedbackReleased,
     Fetched,
     Limits,
+    Manifest,
     Provisioned,
     Released,
     ReleasedListing,
     Removal,
+    StudentSeals,
     SubmissionListing,
     Submitted,
     Unreleased,
@@ -57,18 +59,23 @@ __all__ = [
     "feedback_keys",
     "fetch_assignment",
     "fetch_feedback",
+    "leave_fetch_marker",
     "list_cached",
     "list_inbound",
     "list_released",
     "local_assignment_path",
+    "manifest",
     "parse_timestamp",
     "provision_course",
     "publish_due_date",
+    "receipt_matches",
     "release_assignment",
     "release_feedback",
     "remove_cached",
     "remove_submissions",
     "run_cli",
+    "short_receipt",
+    "student_seals",
     "submit",
     "unrelease_assignment",
     "validate_id",
@@ -129,6 +136,9 @@ def fetch_assignment(
     replace_missing: bool = False,
     ignore: Sequence[str] = ...,
 ) -> Fetched: ...
+def leave_fetch_marker(
+    root: str, course: str, student: str, assignment: str, timestamp: str
+) -> str: ...
 def submit(
     root: str,
     course: str,
@@ -238,3 +248,14 @@ def due_dates(
 def publish_due_date(
     root: str, course: str, assignment: str, due: Optional[str]
 ) -> DuePublished: ...
+def manifest(dir: str, *, max_files: int = 0, max_bytes: int = 0) -> Manifest: ...
+def short_receipt(receipt: str) -> str: ...
+def receipt_matches(given: str, receipt: str) -> bool: ...
+def student_seals(
+    root: str,
+    cache: str,
+    courses: Optional[Sequence[str]],
+    assignment: Optional[str],
+    student: str,
+    now: str,
+) -> StudentSeals: ...

@@ -85,7 +85,22 @@ class Submitted(TypedDict):
     path: str
     cache_path: str
     timestamp: str
+    receipt: str  # 64 lowercase hex: the manifest digest of what was published
     warnings: list[str]
+
+
+class FileDigest(TypedDict):
+    path: str  # relative, '/'-separated
+    size: int
+    sha256: str
+
+
+class Manifest(TypedDict):
+    receipt: str
+    short: str  # e.g. "3f2a-9c01-77be-d410"
+    bytes: int
+    files: list[FileDigest]
+    skipped: list[str]
 
 
 class NotebookFeedback(TypedDict):
@@ -220,4 +235,20 @@ class DueDates(TypedDict):
 class DuePublished(TypedDict):
     path: str
     changed: bool
+    warnings: list[str]
+
+
+class SealStatus(TypedDict):
+    course_id: str
+    assignment_id: str
+    timestamp: str
+    state: Literal["sealed", "changed", "vanished", "not_sealed_yet"]
+    sealed: Optional[str]  # RFC 3339 UTC, the notary's clock
+    sealed_receipt: Optional[str]  # short form
+    receipt: Optional[str]  # short form, the one submit kept
+    receipt_differs: bool
+
+
+class StudentSeals(TypedDict):
+    seals: list[SealStatus]
     warnings: list[str]

@@ -13,7 +13,11 @@ def _collected_timestamp(course, student):
 
 def _submissions(course, student):
     inbound = course.exchange / "course101" / "inbound" / student
-    return [(p / "timestamp.txt").read_text() for p in sorted(inbound.iterdir())]
+    return [
+        (p / "timestamp.txt").read_text()
+        for p in sorted(inbound.iterdir())
+        if not p.name.startswith(".")
+    ]
 
 
 def test_update_replaces_only_with_newer(released):

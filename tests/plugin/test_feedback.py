@@ -67,7 +67,7 @@ def test_legacy_key_when_no_secret(released):
     assert _public(course, "alice") == [f"{key}.html"]
     # The student's cache has no secret either in such old submissions.
     cache = course.student_home("alice") / ".local/share/jupyter/nbgrader_cache/course101"
-    for entry in cache.iterdir():
+    for entry in (p for p in cache.iterdir() if not p.name.startswith(".")):
         (entry / "submission_secret.txt").unlink()
         shutil.copy(submitted / "squares.ipynb", entry / "squares.ipynb")
     course.student("alice", "fetch_feedback", "ps1")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from nbgrader_k8s_exchange import _core
 from nbgrader_k8s_exchange.demo import NbgraderFailed
 
 
@@ -42,5 +43,22 @@ def test_path_includes_course(tmp_path):
     assert (home / "course101" / "ps1" / "squares.ipynb").is_file()
     assert "course101 ps1 (already downloaded)" in course.student("alice", "list")
     course.student("alice", "submit", "ps1")
-    assert len(list((course.exchange / "course101" / "inbound" / "alice").iterdir())) == 1
+    inbox = course.exchange / "course101" / "inbound" / "alice"
+    assert len([p for p in inbox.iterdir() if not p.name.startswith(".")]) == 1
     assert "course101 alice ps1" in course.student("alice", "list", "--cached")
+
+
+def test_fetch_leaves_the_notarys_marker_and_never_fails_for_it(released):
+    course = released
+    course.student("alice", "fetch_assignment", "ps1")
+    markers = course.exchange / "course101" / "inbound" / "alice" / ".nbk8s-fetched"
+    [marker] = markers.iterdir()
+    assignment, timestamp = marker.name.split("+", 1)
+    assert assignment == "ps1" and marker.stat().st_size == 0
+    assert _core.parse_timestamp(timestamp)
+    # The marker cannot be written (its directory is a file): the fetch still succeeds.
+    (course.exchange / "course101" / "inbound" / "bob").mkdir()
+    (course.exchange / "course101" / "inbound" / "bob" / ".nbk8s-fetched").write_text("")
+    out = course.student("bob", "fetch_assignment", "ps1")
+    assert "This fetch was not recorded" in out
+    assert (course.student_home("bob") / "ps1" / "squares.ipynb").is_file()

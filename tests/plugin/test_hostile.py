@@ -44,7 +44,7 @@ class Scene:
 
     def plant(self, student, name=None, timestamp=None):
         """A copy of alice's real submission as ``student``'s, under ``name``."""
-        [real] = (self.inbound / "alice").iterdir()
+        [real] = [p for p in (self.inbound / "alice").iterdir() if not p.name.startswith(".")]
         timestamp = timestamp or _now()
         dest = self.inbound / student / (name or f"ps1+{timestamp}+planted0000")
         shutil.copytree(real, dest)

@@ -9,7 +9,7 @@ from nbgrader_k8s_exchange.demo import NbgraderFailed, write_source_notebook
 
 def _inbound(course, student):
     path = course.exchange / "course101" / "inbound" / student
-    return sorted(path.iterdir()) if path.exists() else []
+    return sorted(p for p in path.iterdir() if not p.name.startswith(".")) if path.exists() else []
 
 
 def test_submission_record_and_cache(released):

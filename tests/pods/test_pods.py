@@ -42,7 +42,9 @@ def test_lifecycle_in_pods(course):
     _submit(cluster, "alice", True)
     _submit(cluster, "bob", False)
     inbound = cluster.volume / "course101" / "inbound"
-    assert [p.name.split("+")[0] for p in (inbound / "alice").iterdir()] == ["ps1"]
+    assert [p.name.split("+")[0] for p in (inbound / "alice").iterdir() if p.name[0] != "."] == [
+        "ps1"
+    ]
 
     prof = ["--CourseDirectory.root=course101"]
     listing = cluster.nbgrader("prof", "list", "--inbound", *prof).stdout

@@ -28,6 +28,7 @@ use chrono::NaiveDateTime;
 
 use crate::layout::Course;
 use crate::migrated::MigratedRecord;
+use crate::seals::{format_time, SealIndex};
 
 /// How far a claimed time may precede the observed one: the check and its exemptions.
 #[derive(Debug, Clone, Default)]
@@ -36,6 +37,9 @@ pub struct BackdateCheck {
     tolerance: Option<u64>,
     /// Submissions brought in by `migrate` (exempt: copying reset their ctimes).
     migrated: MigratedRecord,
+    /// The notary's index (notary-spec §6): where it has a submission, its sealed time is
+    /// the observed one instead of ctime.
+    seals: Option<SealIndex>,
 }
 
 /// A submission found backdated: what it claims and how much later it changed.
@@ -47,14 +51,20 @@ pub struct Backdated {
     pub late_by: i64,
     /// The tolerance that was exceeded, seconds.
     pub tolerance: u64,
+    /// Whether the notary's sealed time was the observed one (else the newest ctime).
+    pub by_seal: bool,
 }
 
 impl fmt::Display for Backdated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (who, rule) = if self.by_seal {
+            ("the notary first saw it", "rule: the notary's seal")
+        } else {
+            ("the filesystem saw it change", "rule: ctime")
+        };
         write!(
             f,
-            "claims {} UTC but the filesystem saw it change {} s later \
-             (backdate_tolerance {} s)",
+            "claims {} UTC but {who} {} s later (backdate_tolerance {} s; {rule})",
             self.claimed.format("%Y-%m-%d %H:%M:%S"),
             self.late_by,
             self.tolerance
@@ -68,6 +78,7 @@ impl BackdateCheck {
         BackdateCheck {
             tolerance,
             migrated,
+            seals: None,
         }
     }
 
@@ -81,7 +92,30 @@ impl BackdateCheck {
             warnings.push(format!("migration record not read, exempting nothing: {e}"));
             MigratedRecord::default()
         });
-        Self::new(tolerance, migrated)
+        let mut check = Self::new(tolerance, migrated);
+        check.seals = SealIndex::load(course).unwrap_or_else(|e| {
+            warnings.push(format!(
+                "the notary's index was not read, using the ctime rule for every submission: {e}"
+            ));
+            None
+        });
+        check
+    }
+
+    /// What the notary saw happen to `student`'s submission `name` after sealing it, as a
+    /// warning: "modified after it was sealed at T" / "deleted after ...". None otherwise.
+    pub fn after_seal(&self, student: &str, name: &str) -> Option<String> {
+        let seal = self.seals.as_ref()?.get(student, name)?;
+        let what = match seal.state.as_str() {
+            "changed" => "modified",
+            "vanished" => "deleted",
+            _ => return None,
+        };
+        Some(format!(
+            "{what} after it was sealed at {} (receipt {})",
+            format_time(&seal.sealed),
+            crate::receipt::short(&seal.receipt)
+        ))
     }
 
     /// Whether the check is on.
@@ -91,6 +125,10 @@ impl BackdateCheck {
 
     /// Judge `student`'s submission `name` claiming `claimed`, whose newest ctime is
     /// `observed` (seconds since the epoch). Some when it is backdated.
+    ///
+    /// Where the notary's index has the submission, `observed` is its sealed time instead
+    /// (notary-spec §6: on time iff claimed < due and sealed - claimed <= tolerance); the
+    /// result says which rule was used.
     pub fn judge(
         &self,
         student: &str,
@@ -99,12 +137,15 @@ impl BackdateCheck {
         observed: i64,
     ) -> Option<Backdated> {
         let tolerance = self.tolerance?;
+        let seal = self.seals.as_ref().and_then(|s| s.get(student, name));
+        let observed = seal.map_or(observed, |s| s.sealed.and_utc().timestamp());
         let late_by = observed.saturating_sub(claimed.and_utc().timestamp());
         let over = late_by > i64::try_from(tolerance).unwrap_or(i64::MAX);
         (over && !self.migrated.contains(student, name)).then_some(Backdated {
             claimed,
             late_by,
             tolerance,
+            by_seal: seal.is_some(),
         })
     }
 }
@@ -129,7 +170,7 @@ mod tests {
         assert_eq!(
             found.to_string(),
             "claims 2024-03-01 12:00:00 UTC but the filesystem saw it change 301 s later \
-             (backdate_tolerance 300 s)"
+             (backdate_tolerance 300 s; rule: ctime)"
         );
         let mut record = MigratedRecord::default();
         record.insert("a", "n");

@@ -39,6 +39,7 @@ pub mod names;
 pub mod ops;
 pub mod receipt;
 pub(crate) mod safefs;
+pub mod seals;
 pub(crate) mod stage;
 pub mod timestamp;
 pub mod walk;

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use exchange_core::ids::{validate, IdKind};
 use exchange_core::layout::{display, CourseDirs, LocalDirs};
 use exchange_core::ops::{
-    collect as collect_op, feedback, fetch, list, provision, release, remove, submit as submit_op,
+    collect as collect_op, feedback, fetch, fetched, list, provision, release, remove,
+    submit as submit_op,
 };
 use exchange_core::{keys, mounts, timestamp};
 use pyo3::create_exception;
@@ -21,6 +22,7 @@ use pyo3::types::{PyDict, PyList};
 
 mod convert;
 mod deadlines;
+mod receipt;
 use convert::{dict, filter, to_py_err};
 
 create_exception!(
@@ -202,6 +204,26 @@ fn fetch_assignment<'py>(
     Ok(dict!(py, { "path": display(&r.path), "created": r.created, "warnings": r.warnings }))
 }
 
+/// Leave the fetch marker ``inbound/{student}/.nbk8s-fetched/{assignment}+{timestamp}``
+/// (an empty file; ``timestamp`` is nbgrader's string as in submission names) for the notary
+/// to record as "fetched, reported by the student", and return its path. The inbox is
+/// created when missing and ``inbound/`` allows, like ``submit``; nothing is followed
+/// through a symlink. An existing marker is kept.
+#[pyfunction]
+fn leave_fetch_marker(
+    py: Python<'_>,
+    root: PathBuf,
+    course: String,
+    student: String,
+    assignment: String,
+    timestamp: String,
+) -> PyResult<String> {
+    let path = run(py, || {
+        fetched::leave_fetch_marker(&root, &course, &student, &assignment, &timestamp)
+    })?;
+    Ok(display(&path))
+}
+
 /// Submit ``source`` as ``inbound/{student}/{assignment}+{timestamp}+{random}``.
 ///
 /// Checks the release exists (``outbound/{assignment}``) and compares notebooks (relative
@@ -214,7 +236,9 @@ fn fetch_assignment<'py>(
 /// same files to the local cache ``{cache}/{course}/{student}+{assignment}+{timestamp}``.
 /// The student's ``inbound/{student}`` must exist (it is the pod's mount); if it does not
 /// and ``inbound/`` is writable it is created, else kind ``"not_found"`` tells to ask the
-/// admin. Returns ``{"name", "path", "cache_path", "timestamp", "warnings"}``.
+/// admin. Returns ``{"name", "path", "cache_path", "timestamp", "receipt", "warnings"}``:
+/// ``receipt`` (see ``manifest``) is computed over the staged exchange copy just before it is
+/// renamed into place, and is also written to ``{cache_path}/.nbk8s-receipt``.
 #[pyfunction]
 #[pyo3(signature = (root, course, student, assignment, source, timestamp, cache, *, strict=false, ignore=Vec::new(), include=vec!["*".to_string()], limits=None))]
 #[allow(clippy::too_many_arguments)]
@@ -249,6 +273,7 @@ fn submit<'py>(
         "path": display(&r.path),
         "cache_path": display(&r.cache_path),
         "timestamp": r.timestamp,
+        "receipt": r.receipt,
         "warnings": r.warnings,
     }))
 }
@@ -665,6 +690,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(unrelease_assignment, m)?)?;
     m.add_function(wrap_pyfunction!(list_released, m)?)?;
     m.add_function(wrap_pyfunction!(fetch_assignment, m)?)?;
+    m.add_function(wrap_pyfunction!(leave_fetch_marker, m)?)?;
     m.add_function(wrap_pyfunction!(submit, m)?)?;
     m.add_function(wrap_pyfunction!(list_inbound, m)?)?;
     m.add_function(wrap_pyfunction!(list_cached, m)?)?;
@@ -678,5 +704,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(provision_course, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     deadlines::register(m)?;
+    m.add_function(wrap_pyfunction!(receipt::manifest, m)?)?;
+    m.add_function(wrap_pyfunction!(receipt::short_receipt, m)?)?;
+    m.add_function(wrap_pyfunction!(receipt::receipt_matches, m)?)?;
+    m.add_function(wrap_pyfunction!(receipt::student_seals, m)?)?;
     Ok(())
 }

@@ -90,8 +90,10 @@ class Exchange(ABCExchange):
             precede the time the filesystem saw it change (its ctime, which a student cannot
             set) before collect and `list --inbound` warn that it may be backdated, naming the
             student and path. Flagged submissions are still collected; submissions recorded by
-            `nbgrader-k8s migrate` are exempt. See SECURITY.md for what this can and cannot
-            catch.
+            `nbgrader-k8s migrate` are exempt. Where the notary's index
+            ({course}/.nbk8s-notary/index.json) holds a submission, the time the notary first
+            saw it is used instead of ctime, and the warning says which rule was used (see
+            docs/receipts.md). See SECURITY.md for what this can and cannot catch.
             """
         ),
     ).tag(config=True)

@@ -42,3 +42,13 @@ class ExchangeFetchAssignment(Exchange, ABCExchangeFetchAssignment):
             for rel in result["created"]:
                 self.log.warning("Replacing missing file '%s'", rel)
         self.log.info("Fetched as: %s %s", self.course, self.coursedir.assignment_id)
+        self._report_fetch()
+
+    def _report_fetch(self) -> None:
+        """Leave the fetch marker the notary records; the fetch itself is done either way."""
+        try:
+            _core.leave_fetch_marker(
+                self.root, self.course, self.student, self.coursedir.assignment_id, self.timestamp
+            )
+        except _core.ExchangeCoreError as err:
+            self.log.warning("This fetch was not recorded for the course's history: %s", err)

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 from nbgrader.exchange.abc import ExchangeList as ABCExchangeList
 
 from .. import _core
+from . import seals
 from .deadlines import add_to_released, describe
 from .exchange import Exchange
 
@@ -64,16 +65,33 @@ class ExchangeList(Exchange, ABCExchangeList):
     def list_files(self) -> List[Dict[str, Any]]:
         assignments = self._query()
         if self.inbound or self.cached:
+            notes = self._seal_notes()
             self.log.info("Submitted assignments:")
             for assignment in assignments:
                 for info in assignment["submissions"]:
-                    self.log.info(_format_submission(info))
+                    self.log.info(_format_submission(info) + notes(info))
         else:
             add_to_released(self, assignments, self.student_id())
             self.log.info("Released assignments:")
             for info in assignments:
                 self.log.info(_format_released(info) + describe(self, info))
         return assignments
+
+    def _seal_notes(self):
+        """What the notary says beside each listed submission (see :mod:`.seals`)."""
+        if not self.cached:
+            return lambda info: ""
+        student = self.student_id()
+        assignment = self._assignment_filter()
+        found = seals.student_seals(
+            self, self.course_filter(student), None if assignment == "*" else assignment, student
+        )
+
+        def note(info):
+            key = (info["course_id"], info["assignment_id"], info["timestamp"])
+            return seals.student_note(found.get(key))
+
+        return note
 
     def remove_files(self) -> List[Dict[str, Any]]:
         if self.inbound or self.cached:

@@ -57,3 +57,9 @@ class ExchangeSubmit(Exchange, ABCExchangeSubmit):
         self.log.info(
             "Submitted as: %s %s %s", self.course, self.coursedir.assignment_id, self.timestamp
         )
+        self.log.info("Receipt: %s", _core.short_receipt(result["receipt"]))
+        self.log.info(
+            "Keep this receipt: it names exactly the files you handed in, and your course "
+            "admin can check it against the exchange's sealed record "
+            "(`nbgrader list --cached` shows when it was sealed)."
+        )

@@ -205,6 +205,9 @@ fn collect_student(
                         {
                             more.push(format!("{} may be backdated: {found}", source.display()));
                         }
+                        if let Some(note) = check.after_seal(student, &chosen.name) {
+                            more.push(format!("{} {note}", source.display()));
+                        }
                         (action, more)
                     },
                 ),

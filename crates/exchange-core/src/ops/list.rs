@@ -350,6 +350,9 @@ fn inbound_of(
             Ok(fd) => {
                 let (notebooks, newest) =
                     inbound_notebooks(&sub, fd.as_fd(), &released, check, &mut warnings);
+                if let Some(note) = check.after_seal(student, name) {
+                    warnings.push(format!("student {student:?}: {} {note}", dir.display()));
+                }
                 if let Some(when) = parsed.when {
                     if let Some(found) = check.judge(student, name, when, newest) {
                         warnings.push(format!(

@@ -5,12 +5,14 @@
 pub mod collect;
 pub mod feedback;
 pub mod fetch;
+pub mod fetched;
 pub(crate) mod inbound;
 pub mod list;
 pub mod place;
 pub mod provision;
 pub mod release;
 pub mod remove;
+pub mod sealed;
 pub mod submit;
 
 use std::path::{Path, PathBuf};

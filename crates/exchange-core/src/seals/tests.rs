@@ -1,0 +1,90 @@
+use super::*;
+use std::fs;
+
+const R: &str = "3f2a9c0177bed410aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+fn course() -> (tempfile::TempDir, Course) {
+    let t = tempfile::tempdir().unwrap();
+    let course = Course::new(t.path(), "c1").unwrap();
+    fs::create_dir_all(course.feedback_public().join("s")).unwrap();
+    fs::create_dir_all(course.dir().join(COPIES_DIR)).unwrap();
+    (t, course)
+}
+
+#[test]
+fn confirmations_parse_and_bad_entries_are_left_out() {
+    let (_t, course) = course();
+    assert_eq!(Confirmations::load(&course, "s").unwrap(), None);
+    let doc = serde_json::json!({"course": "c1", "student": "s", "head": R, "seq": 4, "seals": [
+        {"submission": "ps1+T1+r", "assignment": "ps1", "claimed": "T1",
+         "sealed": "2026-12-01T19:45:12.123456Z", "receipt": R, "state": "sealed"},
+        {"submission": "ps1+T2+r", "assignment": "ps1", "claimed": "T2",
+         "sealed": "yesterday", "receipt": R, "state": "sealed"},
+        {"submission": "ps1+T3+r", "assignment": "ps1", "claimed": "T3",
+         "sealed": "2026-12-01T19:45:12Z", "receipt": "../../etc", "state": "sealed"}]});
+    fs::write(Confirmations::path(&course, "s"), doc.to_string()).unwrap();
+    let c = Confirmations::load(&course, "s").unwrap().unwrap();
+    assert_eq!((c.seq, c.head.as_str(), c.seals.len()), (4, R, 1));
+    let seal = c.find("ps1", "T1").unwrap();
+    assert_eq!(format_time(&seal.sealed), "2026-12-01T19:45:12.123456Z");
+    assert!(c.find("ps1", "T2").is_none());
+    fs::write(Confirmations::path(&course, "s"), "{not json").unwrap();
+    assert!(Confirmations::load(&course, "s").is_err());
+    fs::remove_file(Confirmations::path(&course, "s")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", Confirmations::path(&course, "s")).unwrap();
+    assert_eq!(
+        Confirmations::load(&course, "s").unwrap_err().kind(),
+        "unsafe_path"
+    );
+}
+
+#[test]
+fn index_copies_must_be_where_the_spec_puts_them() {
+    let (_t, course) = course();
+    assert!(SealIndex::load(&course).unwrap().is_none());
+    let entry = |copy: &str| {
+        serde_json::json!({"assignment": "ps1", "claimed": "T", "sealed": "2026-12-01T19:45:12Z",
+          "receipt": R, "state": "changed", "changed_at": "2026-12-02T00:00:00Z", "copy": copy})
+    };
+    let doc = serde_json::json!({"copy_of": "ledger", "course": "c1", "head": R, "seq": 1,
+        "seals": {"s/ps1+T+r": entry("sealed/s/ps1+T+r"), "t/ps1+T+r": entry("../../x"),
+                  "noslash": entry("x")}});
+    fs::write(SealIndex::path(&course), doc.to_string()).unwrap();
+    let index = SealIndex::load(&course).unwrap().unwrap();
+    assert_eq!(index.all().len(), 2);
+    let s = index.get("s", "ps1+T+r").unwrap();
+    assert_eq!(s.state, "changed");
+    assert!(s.changed_at.is_some());
+    assert_eq!(
+        index.copy_path(&course, "s", s),
+        Some(course.dir().join(".nbk8s-notary/sealed/s/ps1+T+r"))
+    );
+    let t = index.get("t", "ps1+T+r").unwrap();
+    assert_eq!(index.copy_path(&course, "t", t), None);
+    fs::write(SealIndex::path(&course), "[1,2]").unwrap();
+    assert!(SealIndex::load(&course).is_err());
+}
+
+#[test]
+fn heads_are_appended_once_each() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("c1");
+    let mut c = Confirmations {
+        head: R.to_string(),
+        seq: 3,
+        seals: Vec::new(),
+    };
+    assert!(record_head(&dir, &c, "2026-12-01T00:00:00.000000Z").unwrap());
+    assert!(!record_head(&dir, &c, "2026-12-01T00:00:01.000000Z").unwrap());
+    c.head = R.replace('3', "4");
+    c.seq = 5;
+    assert!(record_head(&dir, &c, "2026-12-01T00:00:02.000000Z").unwrap());
+    let text = fs::read_to_string(dir.join(HEADS)).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["seq"], 5);
+    assert_eq!(lines[1]["head"], c.head.as_str());
+}
