@@ -19,6 +19,7 @@ from nbgrader.utils import notebook_hash
 
 from nbgrader_k8s_exchange import _core
 from nbgrader_k8s_exchange.demo import Course, write_source_notebook
+from tests.tree import visible
 
 KILLS = int(os.environ.get("NBK8S_CLI_CRASH_KILLS", "2"))
 STUDENTS = 30
@@ -49,7 +50,7 @@ def _tree(dir: Path) -> dict:
 
 
 def _data_entries(dir: Path) -> list:
-    return sorted(p for p in dir.iterdir() if not p.name.startswith(".")) if dir.exists() else []
+    return visible(dir)
 
 
 def _staging(dirs) -> set:

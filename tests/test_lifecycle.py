@@ -3,6 +3,7 @@
 import json
 
 from nbgrader_k8s_exchange.demo import score_in_feedback
+from tests.tree import visible
 
 STUDENTS = {"alice": True, "bob": False, "carol+x@uni.edu": True}
 
@@ -26,7 +27,7 @@ def test_full_round_trip(released):
 
     # Per-student inbound: each directory holds only its owner's submissions.
     for student in STUDENTS:
-        subs = sorted((ex / "inbound" / student).iterdir())
+        subs = visible(ex / "inbound" / student)
         assert all(s.name.startswith("ps1+") for s in subs)
         assert len(subs) == (2 if student == "bob" else 1)
         for sub in subs:
@@ -47,7 +48,7 @@ def test_full_round_trip(released):
         assert f"course101 {student} ps1" in inbound
     out = course.instructor("collect", "ps1")
     assert "Processing 3 submissions" in out
-    bob_ts = sorted((ex / "inbound" / "bob").iterdir())[-1] / "timestamp.txt"
+    bob_ts = visible(ex / "inbound" / "bob")[-1] / "timestamp.txt"
     collected = course.instructor_dir / "submitted" / "bob" / "ps1"
     assert (collected / "timestamp.txt").read_text() == bob_ts.read_text()
 

@@ -5,11 +5,12 @@ import os
 import pytest
 
 from nbgrader_k8s_exchange.demo import NbgraderFailed, write_source_notebook
+from tests.tree import visible
 
 
 def _inbound(course, student):
     path = course.exchange / "course101" / "inbound" / student
-    return sorted(p for p in path.iterdir() if not p.name.startswith(".")) if path.exists() else []
+    return visible(path)
 
 
 def test_submission_record_and_cache(released):
