@@ -33,27 +33,48 @@ pub fn leave_fetch_marker(
     validate(IdKind::Student, student)?;
     validate(IdKind::Assignment, assignment)?;
     check_timestamp(timestamp)?;
-    let inbox = student_inbox(&course, student)?;
+    // The usual case costs one open each of the inbox and the marker directory and one
+    // create: both directories exist after a student's first fetch. Only a missing one
+    // takes the slower path (the inbox check `submit` makes, the mkdir and its mode).
+    let mut inbox = course.inbound().join(student);
+    let inbox_fd = match safefs::open_dir(&inbox, false) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            inbox = student_inbox(&course, student)?;
+            safefs::open_dir(&inbox, false).map_err(|e| Error::io("open", &inbox, e))?
+        }
+        Err(e) => return Err(Error::io("open", &inbox, e)),
+    };
     let dir = inbox.join(MARKER_DIR);
-    let inbox_fd = safefs::open_dir(&inbox, false).map_err(|e| Error::io("open", &inbox, e))?;
-    match rustix::fs::mkdirat(inbox_fd.as_fd(), MARKER_DIR, Mode::from_raw_mode(0o755)) {
-        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-        Err(e) => return Err(Error::io("create directory", &dir, std::io::Error::from(e))),
-    }
-    let dir_fd = safefs::open_dir_at(inbox_fd.as_fd(), MARKER_DIR.as_ref())
-        .map_err(|e| Error::io("open", &dir, e))?;
-    safefs::set_mode_of(dir_fd.as_fd(), 0o755).map_err(|e| Error::io("chmod", &dir, e))?;
+    let dir_fd = match safefs::open_dir_at(inbox_fd.as_fd(), MARKER_DIR.as_ref()) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match rustix::fs::mkdirat(inbox_fd.as_fd(), MARKER_DIR, Mode::from_raw_mode(0o755)) {
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(e) => return Err(Error::io("create directory", &dir, std::io::Error::from(e))),
+            }
+            let fd = safefs::open_dir_at(inbox_fd.as_fd(), MARKER_DIR.as_ref())
+                .map_err(|e| Error::io("open", &dir, e))?;
+            safefs::set_mode_of(fd.as_fd(), 0o755).map_err(|e| Error::io("chmod", &dir, e))?;
+            fd
+        }
+        Err(e) => return Err(Error::io("open", &dir, e)),
+    };
     let name = format!("{assignment}+{timestamp}");
     let path = dir.join(&name);
-    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    let file = rustix::fs::openat(
+    // O_EXCL: a marker already there (or anything planted under its name) is kept as it is;
+    // nothing is ever opened through a link. The marker's mode is whatever the umask leaves:
+    // only the notary reads it.
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    match rustix::fs::openat(
         dir_fd.as_fd(),
         name.as_str(),
         flags,
         Mode::from_raw_mode(0o644),
-    )
-    .map_err(|e| Error::io("create", &path, std::io::Error::from(e)))?;
-    safefs::set_mode_of(file.as_fd(), 0o644).map_err(|e| Error::io("chmod", &path, e))?;
+    ) {
+        Ok(_) | Err(rustix::io::Errno::EXIST) => {}
+        Err(e) => return Err(Error::io("create", &path, std::io::Error::from(e))),
+    }
     Ok(path)
 }
 
@@ -98,8 +119,15 @@ mod tests {
         let target = elsewhere.join("x");
         std::os::unix::fs::symlink(&target, inbox.join(MARKER_DIR).join(format!("ps1+{TS}")))
             .unwrap();
-        assert!(leave_fetch_marker(t.path(), "c1", "s", "ps1", TS).is_err());
+        // A link planted under the marker's name is left as it is, never written through.
+        leave_fetch_marker(t.path(), "c1", "s", "ps1", TS).unwrap();
         assert!(!target.exists());
+        assert!(
+            fs::symlink_metadata(inbox.join(MARKER_DIR).join(format!("ps1+{TS}")))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(
             leave_fetch_marker(t.path(), "c1", "s", "ps1", "a/b")
                 .unwrap_err()
