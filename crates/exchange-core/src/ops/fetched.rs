@@ -6,7 +6,7 @@
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{Mode, OFlags, CWD};
 
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
@@ -33,20 +33,22 @@ pub fn leave_fetch_marker(
     validate(IdKind::Student, student)?;
     validate(IdKind::Assignment, assignment)?;
     check_timestamp(timestamp)?;
-    // The usual case costs one open each of the inbox and the marker directory and one
-    // create: both directories exist after a student's first fetch. Only a missing one
-    // takes the slower path (the inbox check `submit` makes, the mkdir and its mode).
+    // The usual case is lookups and one create: both directories exist after a student's
+    // first fetch and are held as `O_PATH` handles (no open/release round trips on a network
+    // volume), and the marker is one exclusive create. Only a missing
+    // directory takes the slower path (the inbox check `submit` makes, the mkdir and mode).
     let mut inbox = course.inbound().join(student);
-    let inbox_fd = match safefs::open_dir(&inbox, false) {
+    let inbox_fd = match safefs::open_dir_path_at(CWD, inbox.as_os_str()) {
         Ok(fd) => fd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             inbox = student_inbox(&course, student)?;
-            safefs::open_dir(&inbox, false).map_err(|e| Error::io("open", &inbox, e))?
+            safefs::open_dir_path_at(CWD, inbox.as_os_str())
+                .map_err(|e| Error::io("open", &inbox, e))?
         }
         Err(e) => return Err(Error::io("open", &inbox, e)),
     };
     let dir = inbox.join(MARKER_DIR);
-    let dir_fd = match safefs::open_dir_at(inbox_fd.as_fd(), MARKER_DIR.as_ref()) {
+    let dir_fd = match safefs::open_dir_path_at(inbox_fd.as_fd(), MARKER_DIR.as_ref()) {
         Ok(fd) => fd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             match rustix::fs::mkdirat(inbox_fd.as_fd(), MARKER_DIR, Mode::from_raw_mode(0o755)) {
@@ -62,9 +64,10 @@ pub fn leave_fetch_marker(
     };
     let name = format!("{assignment}+{timestamp}");
     let path = dir.join(&name);
-    // O_EXCL: a marker already there (or anything planted under its name) is kept as it is;
-    // nothing is ever opened through a link. The marker's mode is whatever the umask leaves:
-    // only the notary reads it.
+    // O_EXCL never follows a link and fails on anything already there: a marker already
+    // there (or anything planted under its name) is kept as it is. The marker's mode is
+    // whatever the umask leaves of 0644: only the notary reads it. (Not `mknod`: FUSE
+    // filesystems need not implement it.)
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     match rustix::fs::openat(
         dir_fd.as_fd(),
