@@ -119,8 +119,10 @@ fn write_file(target: &Path, src: &mut fs::File) -> Result<u64> {
         .custom_flags(libc_nofollow())
         .open(target)
         .map_err(|e| Error::io("create", target, e))?;
-    let n = io::copy(src, &mut out).map_err(|e| Error::io("write", target, e))?;
+    // The mode is fixed before the data goes in: on a network volume the attributes the
+    // create returned are still cached then, while after a write they must be asked for.
     safefs::set_mode_of(out.as_fd(), 0o644).map_err(|e| Error::io("chmod", target, e))?;
+    let n = io::copy(src, &mut out).map_err(|e| Error::io("write", target, e))?;
     Ok(n)
 }
 

@@ -234,10 +234,13 @@ pub fn read_small(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
     let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
         return Ok(None);
     };
-    let dir = match open_dir(parent, true) {
+    // An `O_PATH` handle is enough as the base of the `openat`: the directory is not opened
+    // for reading, which on a network volume saves its open and release round trips.
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let dir = match rfs::openat(CWD, parent, flags, Mode::empty()) {
         Ok(fd) => fd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
+        Err(e) if e == rustix::io::Errno::NOENT => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     read_small_at(dir.as_fd(), &name.to_string_lossy(), max)
 }

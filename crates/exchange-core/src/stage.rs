@@ -186,8 +186,9 @@ pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .custom_flags(OFlags::NOFOLLOW.bits() as i32)
         .open(path)
         .and_then(|mut f| {
-            f.write_all(bytes)?;
-            safefs::set_mode_of(f.as_fd(), 0o644)
+            // Before the write, while the create's attributes are still cached (see copy).
+            safefs::set_mode_of(f.as_fd(), 0o644)?;
+            f.write_all(bytes)
         });
     written.map_err(|e| Error::io("write", path, e))
 }
@@ -200,9 +201,12 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .write(true)
         .create_new(true)
         .mode(0o644)
+        .custom_flags(OFlags::NOFOLLOW.bits() as i32)
         .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
-        .and_then(|()| safefs::set_mode(&tmp, 0o644))
+        .and_then(|mut f| {
+            safefs::set_mode_of(f.as_fd(), 0o644)?;
+            f.write_all(bytes)
+        })
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
