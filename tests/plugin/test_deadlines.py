@@ -124,6 +124,19 @@ def test_late_submit_warns_and_refuse_stops_it(released):
     assert len(visible(inbound / "alice")) == 1
 
 
+def test_accept_submits_late_and_says_so_without_a_warning(released):
+    course = released
+    _set_due(course, datetime.datetime.now(UTC) - datetime.timedelta(hours=3))
+    course.instructor("release_assignment", "ps1", "--force")
+    config = course.add_student("carol") / "nbgrader_config.py"
+    config.write_text(config.read_text() + "c.Exchange.late_submissions = 'accept'\n")
+    out = course.submit_answer("carol", "ps1", True)
+    line = _line(out, "is late by")
+    assert "late by 3h 0m" in line and "WARNING" not in line, out
+    assert "INFO" in line, out
+    assert len(visible(course.exchange / "course101" / "inbound" / "carol")) == 1
+
+
 def test_collect_before_duedate_uses_each_students_own_due_date(released):
     course = released
     course.submit_answer("alice", "ps1", False)

@@ -35,7 +35,7 @@ use crate::roster::gradebook_due_dates;
         nbgrader-k8s deadlines extend course101 ps1 alice --by 2d\n  \
         nbgrader-k8s deadlines extend course101 ps1 alice --until '2026-12-12 12:00 UTC'\n  \
         nbgrader-k8s deadlines extend course101 ps1 alice --remove\n  \
-        nbgrader-k8s deadlines import course101 accommodations.csv\n\
+        nbgrader-k8s deadlines import accommodations.csv --course course101\n\
         See docs/deadlines.md."
 )]
 pub struct Args {
@@ -81,19 +81,21 @@ enum Sub {
         #[arg(long)]
         remove: bool,
     },
-    /// Grant extensions in bulk from a CSV: columns `student`, `assignment` and either
-    /// `until` (a new due date) or `by` (extra time, e.g. 2d); `by` = `remove` removes one.
+    /// Grant extensions in bulk from a CSV: columns `student`, `assignment`, either `until`
+    /// (a new due date; or `due`) or `by` (extra time, e.g. 2d; or `extra`), and `course`
+    /// unless --course gives it; `by` = `remove` removes one.
     #[command(after_help = "Example CSV (accommodations):\n  \
-        student,assignment,until,by\n  \
-        alice,ps1,,2d\n  \
-        bob,ps1,2026-12-12 12:00 UTC,\n  \
-        carol,ps2,,remove\n\
-        Every row is checked before anything is written.")]
+        course,student,assignment,until,by\n  \
+        course101,alice,ps1,,2d\n  \
+        course101,bob,ps1,2026-12-12 12:00 UTC,\n  \
+        course102,carol,ps2,,remove\n\
+        Every row is checked (and every course must exist) before anything is written.")]
     Import {
-        /// Course id.
-        course: String,
         /// The CSV file (`-` reads stdin).
         csv: String,
+        /// The course of rows without a `course` column or value.
+        #[arg(long)]
+        course: Option<String>,
     },
 }
 
@@ -119,7 +121,7 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
             };
             grant(root, course, student, &[(assignment.clone(), extension)])
         }
-        Sub::Import { course, csv } => import(root, course, csv),
+        Sub::Import { course, csv } => import(root, course.as_deref(), csv),
     }
 }
 
@@ -207,16 +209,20 @@ fn grant(
     Ok(0)
 }
 
-fn import(root: &Path, course: &str, csv_path: &str) -> anyhow::Result<u8> {
-    existing(root, course)?;
+fn import(root: &Path, course: Option<&str>, csv_path: &str) -> anyhow::Result<u8> {
     let text = if csv_path == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read the CSV from stdin")?
     } else {
         std::fs::read_to_string(csv_path).with_context(|| format!("cannot read {csv_path}"))?
     };
-    let per_student = parse_csv(&text).with_context(|| format!("CSV {csv_path}"))?;
+    let per_student = parse_csv(&text, course).with_context(|| format!("CSV {csv_path}"))?;
+    let courses: std::collections::BTreeSet<&str> =
+        per_student.keys().map(|(c, _)| c.as_str()).collect();
+    for c in courses {
+        existing(root, c).with_context(|| format!("CSV {csv_path}"))?;
+    }
     let mut code = 0;
-    for (student, changes) in &per_student {
+    for ((course, student), changes) in &per_student {
         if let Err(e) = grant(root, course, student, changes) {
             eprintln!("nbgrader-k8s: error: {e:#}");
             code = 1;
@@ -225,10 +231,12 @@ fn import(root: &Path, course: &str, csv_path: &str) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-type Changes = BTreeMap<String, Vec<(String, Option<Extension>)>>;
+/// (course, student) -> their changes.
+type Changes = BTreeMap<(String, String), Vec<(String, Option<Extension>)>>;
 
-/// Student -> their changes; the first bad row fails the whole file, naming its line.
-fn parse_csv(text: &str) -> anyhow::Result<Changes> {
+/// (Course, student) -> their changes; the first bad row fails the whole file, naming its
+/// line. A row's course is its `course` value, else `default_course`.
+fn parse_csv(text: &str, default_course: Option<&str>) -> anyhow::Result<Changes> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
@@ -242,7 +250,8 @@ fn parse_csv(text: &str) -> anyhow::Result<Changes> {
     let (Some(student_col), Some(assignment_col)) = (col("student"), col("assignment")) else {
         bail!("the header needs `student` and `assignment` columns (and `until` and/or `by`)");
     };
-    let (until_col, by_col) = (col("until"), col("by"));
+    let (until_col, by_col) = (col("until").or(col("due")), col("by").or(col("extra")));
+    let course_col = col("course");
     if until_col.is_none() && by_col.is_none() {
         bail!("the header needs an `until` or a `by` column");
     }
@@ -253,7 +262,12 @@ fn parse_csv(text: &str) -> anyhow::Result<Changes> {
         let get = |c: Option<usize>| c.and_then(|c| record.get(c)).filter(|v| !v.is_empty());
         let student = get(Some(student_col)).unwrap_or("");
         let assignment = get(Some(assignment_col)).unwrap_or("");
+        let course = get(course_col).or(default_course);
         let row = || -> anyhow::Result<Option<Extension>> {
+            let Some(course) = course else {
+                bail!("no course: give a `course` column or --course");
+            };
+            check(IdKind::Course, course)?;
             check(IdKind::Student, student)?;
             check(IdKind::Assignment, assignment)?;
             match (get(until_col), get(by_col)) {
@@ -268,7 +282,8 @@ fn parse_csv(text: &str) -> anyhow::Result<Changes> {
             }
         };
         let extension = row().with_context(|| format!("line {line}"))?;
-        out.entry(student.to_string())
+        let course = course.unwrap_or_default().to_string();
+        out.entry((course, student.to_string()))
             .or_default()
             .push((assignment.to_string(), extension));
     }
@@ -279,15 +294,20 @@ fn parse_csv(text: &str) -> anyhow::Result<Changes> {
 mod tests {
     use super::*;
 
+    fn key(course: &str, student: &str) -> (String, String) {
+        (course.to_string(), student.to_string())
+    }
+
     #[test]
     fn csv_rows() {
         let rows = parse_csv(
             "student,assignment,until,by\nalice,ps1,,2d\nbob,ps1,2026-12-12 12:00 UTC,\n\
              alice,ps2,,remove\n",
+            Some("c1"),
         )
         .unwrap();
         assert_eq!(
-            rows["alice"],
+            rows[&key("c1", "alice")],
             [
                 ("ps1".to_string(), Some(Extension::By(2 * 86_400))),
                 ("ps2".to_string(), None)
@@ -295,13 +315,30 @@ mod tests {
         );
         let until = timestamp::parse("2026-12-12 12:00 UTC").unwrap();
         assert_eq!(
-            rows["bob"],
+            rows[&key("c1", "bob")],
             [("ps1".to_string(), Some(Extension::Until(until)))]
         );
-        let err = parse_csv("student,assignment,by\nalice,ps1,2d\n../x,ps1,1d\n").unwrap_err();
+        let bad = "student,assignment,by\nalice,ps1,2d\n../x,ps1,1d\n";
+        let err = parse_csv(bad, Some("c1")).unwrap_err();
         assert!(format!("{err:#}").contains("line 3"), "{err:#}");
-        let err = parse_csv("student,assignment,until,by\nalice,ps1,2026-01-01,1d\n").unwrap_err();
+        let both = "student,assignment,until,by\nalice,ps1,2026-01-01,1d\n";
+        let err = parse_csv(both, Some("c1")).unwrap_err();
         assert!(format!("{err:#}").contains("exactly one"), "{err:#}");
-        assert!(parse_csv("name,assignment,by\n").is_err());
+        assert!(parse_csv("name,assignment,by\n", Some("c1")).is_err());
+    }
+
+    #[test]
+    fn csv_rows_name_their_course_or_take_the_default() {
+        let text = "course,student,assignment,due,extra\nc2,alice,ps1,,1d\n,bob,ps1,,2d\n";
+        let rows = parse_csv(text, Some("c1")).unwrap();
+        assert_eq!(rows[&key("c2", "alice")][0].1, Some(Extension::By(86_400)));
+        assert_eq!(
+            rows[&key("c1", "bob")][0].1,
+            Some(Extension::By(2 * 86_400))
+        );
+        let err = parse_csv(text, None).unwrap_err();
+        assert!(format!("{err:#}").contains("line 3: no course"), "{err:#}");
+        let err = parse_csv("course,student,assignment,by\n../c,alice,ps1,1d\n", None);
+        assert!(format!("{:#}", err.unwrap_err()).contains("invalid course id"));
     }
 }

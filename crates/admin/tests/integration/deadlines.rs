@@ -138,20 +138,36 @@ fn import_checks_every_row_before_writing() {
         db.to_str().unwrap(),
     ])
     .ok();
-    let bad = ex.write(
-        "bad.csv",
-        "student,assignment,until,by\nbob,ps1,,2h\n../eve,ps1,,1h\n",
-    );
-    ex.run(&["deadlines", "import", "c1", bad.to_str().unwrap()])
-        .fails_with("line 3");
-    assert!(!ex
-        .path("c1/feedback_public/bob/.nbk8s-deadlines.json")
-        .exists());
+    // A bad row, or a course named in the file that does not exist, refuses the whole file.
+    let refused = [
+        (
+            "student,assignment,until,by\nbob,ps1,,2h\n../eve,ps1,,1h\n",
+            "line 3",
+        ),
+        (
+            "course,student,assignment,by\nc1,bob,ps1,2h\nnope,bob,ps1,1h\n",
+            "nope",
+        ),
+    ];
+    for (text, why) in refused {
+        let csv = ex.write("bad.csv", text);
+        ex.run(&[
+            "deadlines",
+            "import",
+            csv.to_str().unwrap(),
+            "--course",
+            "c1",
+        ])
+        .fails_with(why);
+        assert!(!ex
+            .path("c1/feedback_public/bob/.nbk8s-deadlines.json")
+            .exists());
+    }
     let good = ex.write(
         "good.csv",
-        "student,assignment,until,by\nbob,ps1,,2h\nalice,ps1,2024-03-01 09:00 UTC,\n",
+        "course,student,assignment,until,by\nc1,bob,ps1,,2h\nc1,alice,ps1,2024-03-01 09:00 UTC,\n",
     );
-    ex.run(&["deadlines", "import", "c1", good.to_str().unwrap()])
+    ex.run(&["deadlines", "import", good.to_str().unwrap()])
         .ok();
     let rows = per_student(&ex);
     assert_eq!(
