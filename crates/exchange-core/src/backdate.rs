@@ -148,6 +148,12 @@ impl BackdateCheck {
             by_seal: seal.is_some(),
         })
     }
+
+    /// This check with the notary's index `seals` (the seal rule where it has a submission).
+    pub fn with_seals(mut self, seals: Option<SealIndex>) -> Self {
+        self.seals = seals;
+        self
+    }
 }
 
 #[cfg(test)]

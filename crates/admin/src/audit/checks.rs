@@ -289,6 +289,15 @@ impl Auditor {
                     found.to_string(),
                 ));
             }
+            if let Some(note) = self.backdate.after_seal(student, &seen.name) {
+                out.push(finding(
+                    Severity::Medium,
+                    "changed_after_seal",
+                    s,
+                    &seen.path,
+                    note,
+                ));
+            }
         }
     }
 

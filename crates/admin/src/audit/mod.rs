@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use exchange_core::backdate::BackdateCheck;
 use exchange_core::migrated::MigratedRecord;
+use exchange_core::seals::SealIndex;
 use serde_json::json;
 
 use crate::course::existing;
@@ -65,9 +66,11 @@ pub struct Finding {
         symlinks and special files anywhere in the course, a submission name claiming another \
         student, world-writable outbound, a missing or non-directory course dir or student dir \
         (kubelet would create it root-owned), wrong owners of the course tree and student \
-        dirs, backdated submissions (a claimed timestamp earlier than the newest ctime in its tree by \
-        more than --backdate-tolerance; submissions recorded by `migrate` are exempt), roster \
-        students without their dirs. Medium: wrong modes, other owners, leftover staging older \
+        dirs, backdated submissions (a claimed timestamp earlier than the newest ctime in its tree, \
+        or where the notary's index has it its sealed time, by more than --backdate-tolerance; \
+        submissions recorded by `migrate` are exempt), roster students without their dirs. \
+        Medium: submissions modified after the notary sealed them, wrong modes, other owners, \
+        leftover staging older \
         than --staging-age, unreadable or inconsistent timestamps, dirs of students not on the \
         roster. Low: stray entries, staging that may still be in progress. With --fs-group GID \
         (pods with that fsGroup on storage where kubelet applies it, e.g. csi-driver-nfs with \
@@ -111,11 +114,13 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     let course = existing(root, &args.course)?;
     let roster = args.roster.load()?;
     let migrated = MigratedRecord::load(&course).context("cannot read the migration record")?;
+    // With the notary's index, a sealed submission is judged by its sealed time.
+    let seals = SealIndex::load(&course).context("cannot read the notary's index")?;
     let auditor = Auditor {
         course,
         uid: args.owner.uid,
         gid: args.owner.gid,
-        backdate: BackdateCheck::new(Some(args.backdate_tolerance), migrated),
+        backdate: BackdateCheck::new(Some(args.backdate_tolerance), migrated).with_seals(seals),
         staging_age: args.staging_age.as_secs() as i64,
         fs_group: args.fs_group,
         kubelet_bits: AtomicUsize::new(0),

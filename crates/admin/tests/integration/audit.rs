@@ -1,5 +1,6 @@
 //! `nbgrader-k8s audit`.
 
+use std::fs;
 use std::os::unix::fs::symlink;
 
 use crate::util::*;
@@ -376,4 +377,30 @@ fn under_fs_group_real_problems_are_still_findings() {
             "{f:#?}"
         );
     }
+}
+
+#[test]
+fn with_the_notarys_index_sealed_times_judge_and_edits_after_the_seal_are_found() {
+    let ex = clean_course();
+    let sealed = ex.path("c1/inbound/alice");
+    let alice = fs::read_dir(&sealed).unwrap().next().unwrap().unwrap().path();
+    ex.run(&["notary", "run", "--once"]).ok();
+    fs::write(alice.join("squares.ipynb"), "{\"cells\": [\"after\"]}").unwrap();
+    // bob plants a submission claiming an hour ago, after the first pass: the second pass
+    // seals it now, and the audit judges it by that sealed time.
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%d %H:%M:%S%.6f UTC")
+        .to_string();
+    let planted = ex.submit("c1", "bob", "ps1", &hour_ago, "bbbb");
+    ex.run(&["notary", "run", "--once"]).ok();
+    let out = audit(&ex, &["--json"]);
+    let list = findings(&out, &ex);
+    let rel = |p: &std::path::Path| p.strip_prefix(ex.path("c1")).unwrap().display().to_string();
+    assert!(
+        has(&list, "medium", "changed_after_seal", &rel(&alice)),
+        "{list:#?}"
+    );
+    assert!(has(&list, "high", "backdated", &rel(&planted)), "{list:#?}");
+    let text = out.stdout;
+    assert!(text.contains("rule: the notary's seal"), "{text}");
 }
