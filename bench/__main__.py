@@ -22,6 +22,8 @@ BENCH_BURST_CLI            64                       deadline burst: whole ``nbgr
 BENCH_PARALLEL             16                       burst processes at once
 BENCH_GROWTH               100,1000,5000            course sizes for the growth runs
 BENCH_GROWTH_DEFAULT_MAX   1000                     largest S the default exchange runs at
+BENCH_NOTARY               100,1000,5000            course sizes for the notary's passes
+                                                    (``bench/notary.py``; empty: skip)
 BENCH_DIR                  artifacts/bench          generated courses, logs, results.json
 BENCH_OUT                  BENCHMARKS.md            the report
 =========================  =======================  =========================================
@@ -34,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict
 
-from . import growth, machine, report, scenarios
+from . import growth, machine, notary, report, scenarios
 from .course import Course, Spec
 from .mounts import LATENCYFS, REPO, Env
 from .runner import PATH, Runner
@@ -55,6 +57,7 @@ DEFAULTS = {
     "BENCH_PARALLEL": "16",
     "BENCH_GROWTH": "100,1000,5000",
     "BENCH_GROWTH_DEFAULT_MAX": "1000",
+    "BENCH_NOTARY": "100,1000,5000",
     "BENCH_DIR": "artifacts/bench",
     "BENCH_OUT": "BENCHMARKS.md",
 }
@@ -158,10 +161,14 @@ def run() -> Dict[str, Any]:
         results["growth"] = growth.run(
             base, sizes, growth_env, spec, int(setting("BENCH_GROWTH_DEFAULT_MAX"))
         )
+    notary_sizes = [int(s) for s in setting("BENCH_NOTARY").split(",") if s]
+    if notary_sizes:
+        results["notary"] = notary.run(notary_sizes)
     print("[startup] plugin import and nbgrader start-up", file=sys.stderr, flush=True)
     results["import"] = scenarios.plugin_import_ms()
     results["cli_startup_s"] = scenarios.cli_startup_s(course.instructor_dir("default"))
     results["meta"]["duration_s"] = time.time() - started
+    results["meta"]["load_after"] = machine.load()
     (base / "results.json").write_text(json.dumps(results, indent=1))
     return results
 

@@ -4,6 +4,7 @@ import datetime
 import os
 import platform
 import subprocess
+from pathlib import Path
 from typing import Any, Dict, List
 
 from .mounts import REPO
@@ -25,6 +26,14 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "?"
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages: what else the 2 cores were doing."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def command(argv: List[str], settings: Dict[str, str], defaults: Dict[str, str]) -> str:
@@ -51,4 +60,5 @@ def facts(argv: List[str], settings: Dict[str, str], defaults: Dict[str, str]) -
         "cpu": _cpu_model(),
         "python": platform.python_version(),
         "nbgrader": nbgrader.__version__,
+        "load_before": load(),
     }
