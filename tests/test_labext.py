@@ -129,8 +129,10 @@ def test_the_tab_endpoint_gives_due_dates_and_seal_statuses(course, alice):
     shown = _by_assignment(alice.get("nbgrader-k8s/assignments?course_id=course101"))
     assert shown["ps1"] == f"due {_shown(later)} (extension) · 3d 0h left"
 
-    # Submitted, then sealed by a notary pass; a second submission is not sealed yet.
+    # Submitted, before the notary ever ran: nothing to say about seals.
     course.submit_answer("alice", "ps1", True)
+    assert alice.get("nbgrader-k8s/assignments")["submissions"] == []
+    # Sealed by a notary pass; a second submission is not sealed yet.
     _cli(course, "notary", "run", "--once")
     course.student("alice", "submit", "ps1")
     [first, second] = alice.get("nbgrader-k8s/assignments")["submissions"]
