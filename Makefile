@@ -41,10 +41,16 @@ $(LABEXT_BUILDER): labextension/package.json labextension/package-lock.json
 	npm ci --prefix labextension --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(LABEXT_OUT)/package.json: $(LABEXT_BUILDER) $(wildcard labextension/lib/*.js labextension/style/*.css) | $(STAMP)
+# The builder reads the shared modules from JupyterLab's core package.json (jupyterlab/staging);
+# the release workflow passes LABEXT_PYTHON=python (on PATH, or an absolute path) and
+# LABEXT_SETUP= (a pip-installed jupyterlab, no venv).
+LABEXT_PYTHON ?= $(abspath $(PY))
+LABEXT_SETUP ?= $(STAMP)
+
+$(LABEXT_OUT)/package.json: $(LABEXT_BUILDER) $(wildcard labextension/lib/*.js labextension/style/*.css) | $(LABEXT_SETUP)
 	rm -rf $(LABEXT_OUT)
 	cd labextension && node $(abspath $(LABEXT_BUILDER)) --core-path \
-	  "$$($(abspath $(PY)) -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')" . >/dev/null
+	  "$$($(LABEXT_PYTHON) -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')" . >/dev/null
 	test -f $@
 
 demo: develop ## a full course round trip on a local exchange, printed step by step
@@ -76,7 +82,7 @@ fmt: setup ## format Rust and Python in place
 
 clean: ## remove build output and the venv
 	cargo clean
-	rm -rf $(VENV) .venv-* target
+	rm -rf $(VENV) .venv-* target labextension/node_modules $(LABEXT_OUT)
 
 .PHONY: bench bench-quick bench-notary
 
