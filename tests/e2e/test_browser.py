@@ -1,7 +1,8 @@
 """The course as its users meet it: formgrader and the Assignments tab, in a real browser.
 
-One local hub (``make hub``) and one test, whose steps build on each other: prof releases,
-alice works and submits, prof grades and releases feedback, alice fetches it, bob sees none of
+One local hub (``make hub``) and one test, whose steps build on each other: prof releases
+with a due date, alice sees hers (an extension) in the tab, works and submits, sees it sealed
+after a notary pass, prof grades and releases feedback, alice fetches it, bob sees none of
 it, and Ctrl-C leaves no process behind. (One test, not one per step: pytest-xdist would spread
 separate tests over workers, each with its own hub.)
 """
