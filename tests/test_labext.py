@@ -155,6 +155,11 @@ def test_the_tab_endpoint_gives_due_dates_and_seal_statuses(course, alice):
     assert first["seal_text"].endswith(" · modified after it was sealed"), first
     assert second["seal_text"].startswith("sealed at ")
 
+    # The exchange not mounted: the tab gets the plugin's message, not a traceback.
+    course.exchange.rename(course.exchange.with_name("unmounted"))
+    status = alice.get("nbgrader-k8s/assignments")
+    assert str(course.exchange) in status["error"], status
+
     # Only for the server's own user.
     with pytest.raises(urllib.error.HTTPError) as refused:
         alice.get("nbgrader-k8s/assignments", token=None)
