@@ -24,8 +24,34 @@ $(STAMP): requirements-dev.txt
 setup: $(STAMP) ## create the venv and install build/test dependencies
 	@true
 
-develop: setup ## build the Rust extension into the venv (release mode)
+develop: setup labext ## build the Rust extension and the JupyterLab extension into the venv (release mode)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
+
+# The Assignments tab extension (labextension/, plain JS): npm ci, then @jupyterlab/builder
+# (webpack, module federation) against the venv's JupyterLab into the package's data, which
+# `maturin develop` and the wheel install as share/jupyter/labextensions/nbgrader-k8s-exchange.
+LABEXT_BUILDER := labextension/node_modules/@jupyterlab/builder/lib/build-labextension.js
+LABEXT_OUT := python/nbgrader_k8s_exchange.data/data/share/jupyter/labextensions/nbgrader-k8s-exchange
+
+.PHONY: labext
+labext: $(LABEXT_OUT)/package.json ## build the JupyterLab extension (labextension/ -> the package's share/jupyter)
+
+$(LABEXT_BUILDER): labextension/package.json labextension/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt-install APT_PACKAGES="nodejs npm"
+	npm ci --prefix labextension --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The builder reads the shared modules from JupyterLab's core package.json (jupyterlab/staging);
+# the release workflow passes LABEXT_PYTHON=python (on PATH, or an absolute path) and
+# LABEXT_SETUP= (a pip-installed jupyterlab, no venv).
+LABEXT_PYTHON ?= $(abspath $(PY))
+LABEXT_SETUP ?= $(STAMP)
+
+$(LABEXT_OUT)/package.json: $(LABEXT_BUILDER) $(wildcard labextension/lib/*.js labextension/style/*.css) | $(LABEXT_SETUP)
+	rm -rf $(LABEXT_OUT)
+	cd labextension && node $(abspath $(LABEXT_BUILDER)) --core-path \
+	  "$$($(LABEXT_PYTHON) -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')" . >/dev/null
+	test -f $@
 
 demo: develop ## a full course round trip on a local exchange, printed step by step
 	$(PY) -m nbgrader_k8s_exchange.demo $(DEMO_DIR)
@@ -56,7 +82,7 @@ fmt: setup ## format Rust and Python in place
 
 clean: ## remove build output and the venv
 	cargo clean
-	rm -rf $(VENV) .venv-* target
+	rm -rf $(VENV) .venv-* target labextension/node_modules $(LABEXT_OUT)
 
 .PHONY: bench bench-quick bench-notary
 
@@ -132,7 +158,7 @@ $(WHEEL_TOOLS): requirements-wheel.txt | $(STAMP)
 	$(PY) -m pip install -q -r requirements-wheel.txt
 	touch $@
 
-wheel: setup wheel-tools ## dist/: abi3 manylinux2014 (glibc >= 2.17) x86_64 wheel via maturin + zig, and the sdist; auditwheel-checked
+wheel: setup labext wheel-tools ## dist/: abi3 manylinux2014 (glibc >= 2.17) x86_64 wheel via maturin + zig, and the sdist; auditwheel-checked
 	rm -f dist/nbgrader_k8s_exchange-*
 	PATH=$(abspath $(VENV))/bin:$$PATH CARGO_TARGET_DIR=$(WHEEL_TARGET_DIR) \
 	  $(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu -o dist

@@ -1,22 +1,34 @@
 """The course as its users meet it: formgrader and the Assignments tab, in a real browser.
 
-One local hub (``make hub``) and one test, whose steps build on each other: prof releases,
-alice works and submits, prof grades and releases feedback, alice fetches it, bob sees none of
+One local hub (``make hub``) and one test, whose steps build on each other: prof releases
+with a due date, alice sees hers (an extension) in the tab, works and submits, sees it sealed
+after a notary pass, prof grades and releases feedback, alice fetches it, bob sees none of
 it, and Ctrl-C leaves no process behind. (One test, not one per step: pytest-xdist would spread
 separate tests over workers, each with its own hub.)
 """
 
+import datetime
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from nbgrader_k8s_exchange import _core
 from nbgrader_k8s_exchange.demo import score_in_feedback
 
 from .hubproc import alive, descendants, in_pod, wait_until
 
 WAIT = 120_000  # ms: a pod's first start includes JupyterLab's, on a busy 2-core machine
 expect.set_options(timeout=WAIT)
+# ps1's course-wide due date, and alice's extension (issue 14: the tab shows hers).
+DUE = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(
+    days=3
+)
+ALICE_DUE = DUE + datetime.timedelta(days=1)
+RECEIPT = r"[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}"
 ANSWER = (
     'def squares(n):\n    """The squares of 1..n."""\n    return [i * i for i in range(1, n + 1)]\n'
 )
@@ -94,16 +106,43 @@ def open_assignments_tab(page):
     expect(page.locator("#released_assignments_list_loading")).to_be_hidden()
 
 
+def nbgrader_k8s(hub, *args):
+    """The admin CLI on the exchange, as the hub pod or a Job runs it."""
+    script = Path(sys.executable).with_name("nbgrader-k8s")
+    proc = subprocess.run(
+        [str(script), "--root", str(hub.dir / "exchange"), *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def utc(when):
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def instructor_releases_through_formgrader(hub, sessions, shots):
     prof = sessions("prof")
     expect(prof.get_by_role("heading", name="Manage Assignments")).to_be_visible()
     row = assignment_row(prof)
     expect(row.locator(".status")).to_have_text("draft")
     formgrader_action(prof, row, "education", "Successfully created the student version")
+    # The due date in prof's gradebook, as in his pod's terminal; the release publishes it.
+    nbgrader = Path(sys.executable).with_name("nbgrader")
+    due = in_pod(
+        hub,
+        "prof",
+        f"cd /home/jovyan/course101 && {nbgrader} db assignment add ps1 --duedate='{utc(DUE)}'",
+    )
+    assert due.returncode == 0, due.stdout + due.stderr
     formgrader_action(prof, row, "cloud-upload", "Successfully released 'ps1'")
     expect(row.locator(".status")).to_have_text("released")
     shots(prof, "01-instructor-released")
     assert (hub.dir / "exchange/course101/outbound/ps1/squares.ipynb").is_file()
+    nbgrader_k8s(hub, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
 
 
 def student_fetches_edits_validates_and_submits(hub, sessions, shots):
@@ -111,11 +150,15 @@ def student_fetches_edits_validates_and_submits(hub, sessions, shots):
     open_assignments_tab(alice)
     released = alice.locator("#released_assignments_list")
     expect(released).to_contain_text("ps1")
+    # Our extension's line under the row: her due date, extension included, and time left.
+    due = rf"due {utc(ALICE_DUE)} \(extension\) · 3d 2[0-3]h left"
+    expect(released.locator(".nbk8s-due")).to_have_text(re.compile(due))
     shots(alice, "02-student-released")
     released.get_by_role("button", name="Fetch").click()
 
     fetched = alice.locator("#fetched_assignments_list")
     expect(fetched).to_contain_text("ps1")
+    expect(fetched.locator(".nbk8s-due")).to_have_text(re.compile(due))
     shots(alice, "03-student-fetched")
     fetched.get_by_text("ps1").click()  # unfold: the assignment's notebooks
     fetched.get_by_text("squares").click()  # opens it in JupyterLab
@@ -141,10 +184,26 @@ def student_fetches_edits_validates_and_submits(hub, sessions, shots):
     fetched.get_by_role("button", name="Submit").click()
     submitted = alice.locator("#submitted_assignments_list")
     expect(submitted).to_contain_text("ps1")
+    # Not seen by the notary yet, which has confirmed nothing to her: no seal line at all.
+    expect(submitted.locator(".nbk8s-seal")).to_have_count(0)
     shots(alice, "06-student-submitted")
     inbox = hub.dir / "exchange/course101/inbound/alice"
     [submission] = [p for p in inbox.iterdir() if not p.name.startswith(".")]
     assert "i * i for i in" in (submission / "squares.ipynb").read_text()
+    # inbound/alice/{assignment}+{timestamp}+{random}
+    student_sees_it_sealed(hub, alice, shots, submission.name.split("+", 1)[1].rsplit("+", 1)[0])
+
+
+def student_sees_it_sealed(hub, alice, shots, timestamp):
+    """One notary pass (issue 17): the tab then shows when, and the receipt she holds."""
+    nbgrader_k8s(hub, "notary", "run", "--once")
+    alice.locator("#refresh_assignments_list").click()
+    seal = alice.locator("#submitted_assignments_list .nbk8s-seal")
+    expect(seal).to_have_text(re.compile(rf"^sealed at \d{{4}}-.* UTC · receipt {RECEIPT}$"))
+    cache = hub.dir / "homes/alice/.local/share/jupyter/nbgrader_cache/course101"
+    kept = (cache / f"alice+ps1+{timestamp}" / ".nbk8s-receipt").read_text().strip()
+    assert seal.inner_text().endswith(f"receipt {_core.short_receipt(kept)}")
+    shots(alice, "06b-student-sealed", height=420)
 
 
 def instructor_collects_autogrades_and_releases_feedback(hub, sessions, shots):
@@ -187,6 +246,8 @@ def second_student_sees_and_reaches_none_of_the_first(hub, sessions, shots):
     bob = sessions("bob")
     open_assignments_tab(bob)
     expect(bob.locator("#released_assignments_list")).to_contain_text("ps1")
+    # The course-wide due date: alice's extension is hers alone.
+    expect(bob.locator(".nbk8s-due")).to_have_text(re.compile(rf"due {utc(DUE)} · 2d 2[0-3]h left"))
     expect(bob.locator("#fetched_assignments_list")).to_contain_text(
         "There are no downloaded assignments."
     )

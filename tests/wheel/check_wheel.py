@@ -4,8 +4,8 @@
 
 Each wheel is abi3, tagged and (by `auditwheel show`, which reads the glibc symbol versions the
 native module needs) really compatible with manylinux2014 = manylinux_2_17 or older, and holds
-the `_core` abi3 module and the `nbgrader-k8s` console script; each sdist holds what a source
-build needs. Exits 1 with every problem found.
+the `_core` abi3 module, the `nbgrader-k8s` console script and the built Assignments tab
+extension; each sdist holds what a source build needs. Exits 1 with every problem found.
 """
 
 import configparser
@@ -21,6 +21,12 @@ from pathlib import Path
 MAX_GLIBC = (2, 17)
 CORE = "nbgrader_k8s_exchange/_core.abi3.so"
 SCRIPT = ("nbgrader-k8s", "nbgrader_k8s_exchange._cli:main")
+# The Assignments tab extension (`make labext`) and the config that enables its server half,
+# installed under sys.prefix from the wheel's .data/data/.
+DATA = (
+    "share/jupyter/labextensions/nbgrader-k8s-exchange/package.json",
+    "etc/jupyter/jupyter_server_config.d/nbgrader_k8s_exchange.json",
+)
 
 
 def platform_tag(wheel: Path) -> str:
@@ -72,6 +78,11 @@ def check_wheel(wheel: Path) -> list:
         for name in names:
             if name.endswith(".dist-info/entry_points.txt"):
                 entry_points.read_string(zf.read(name).decode())
+        for data in DATA:
+            if not any(n.endswith(f".data/data/{data}") for n in names):
+                problems.append(f"{wheel.name} has no {data} (make labext)")
+        if not any("/labextensions/nbgrader-k8s-exchange/static/remoteEntry." in n for n in names):
+            problems.append(f"{wheel.name} has no built labextension (remoteEntry.*.js)")
         script, target = SCRIPT
         if entry_points.get("console_scripts", script, fallback=None) != target:
             problems.append(f"{wheel.name} has no console script {script} = {target}")
@@ -88,6 +99,7 @@ def check_sdist(sdist: Path) -> list:
         "crates/exchange-py/Cargo.toml",
         "crates/admin/Cargo.toml",
         "python/nbgrader_k8s_exchange/_cli.py",
+        *(f"python/nbgrader_k8s_exchange.data/data/{d}" for d in DATA),
     ]
     return [f"{sdist.name} lacks {n}" for n in need if n not in names]
 

@@ -77,15 +77,21 @@ class ExchangeList(Exchange, ABCExchangeList):
                 self.log.info(_format_released(info) + describe(self, info))
         return assignments
 
+    def seal_statuses(self) -> Dict[seals.SealKey, Dict[str, Any]]:
+        """The notary's word on each of the student's cached submissions, keyed by
+        ``(course, assignment, timestamp)``: what ``nbgrader list --cached`` prints and the
+        Assignments tab extension (:mod:`nbgrader_k8s_exchange.labext`) shows."""
+        student = self.student_id()
+        assignment = self._assignment_filter()
+        return seals.student_seals(
+            self, self.course_filter(student), None if assignment == "*" else assignment, student
+        )
+
     def _seal_notes(self):
         """What the notary says beside each listed submission (see :mod:`.seals`)."""
         if not self.cached:
             return lambda info: ""
-        student = self.student_id()
-        assignment = self._assignment_filter()
-        found = seals.student_seals(
-            self, self.course_filter(student), None if assignment == "*" else assignment, student
-        )
+        found = self.seal_statuses()
 
         def note(info):
             key = (info["course_id"], info["assignment_id"], info["timestamp"])
