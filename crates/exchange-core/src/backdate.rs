@@ -123,7 +123,7 @@ impl BackdateCheck {
         claimed: NaiveDateTime,
     ) -> Option<Backdated> {
         let seal = self.seals.as_ref()?.get(student, name)?;
-        let tolerance = self.tolerance.unwrap_or(DEFAULT_TOLERANCE);
+        let tolerance = self.seal_tolerance();
         let late_by = (seal.sealed - claimed).num_seconds();
         let over = late_by > i64::try_from(tolerance).unwrap_or(i64::MAX);
         (over && !self.migrated.contains(student, name)).then_some(Backdated {
@@ -148,6 +148,12 @@ impl BackdateCheck {
             format_time(&seal.sealed),
             crate::receipt::short(&seal.receipt)
         ))
+    }
+
+    /// The tolerance of the notary's on-time rule, seconds ([`DEFAULT_TOLERANCE`] with the
+    /// check off).
+    pub fn seal_tolerance(&self) -> u64 {
+        self.tolerance.unwrap_or(DEFAULT_TOLERANCE)
     }
 
     /// Whether the check is on.

@@ -35,7 +35,10 @@ use super::{notary_home, parse_size};
         released feedback, fetch markers and instructor removals are recorded too. The first \
         pass after a start and every --recheck-every passes after it re-digest every sealed \
         submission and record changed or vanished ones, so an edit in place is noticed \
-        within interval x recheck-every (plus one pass). A SIGKILL at any moment is safe: a \
+        within interval x recheck-every (plus one pass). At each student's published due \
+        date (extension included) plus --deadline-grace, the newest submission sealed on \
+        time is copied to {course}/.nbk8s-notary/deadline/{student}/{assignment}/ and \
+        recorded (deadline_snapshot), for collect --before-duedate. A SIGKILL at any moment is safe: a \
         torn last ledger line is cut on restart and that pass redone. Logs are one JSON \
         object per line on stderr.",
     after_help = "Examples:\n  \
@@ -486,6 +489,8 @@ pub fn run(root: &Path, args: &RunArgs) -> anyhow::Result<u8> {
         "start",
         json!({"root": root, "interval_seconds": args.interval.as_secs_f64(),
                "recheck_every": args.recheck_every, "keep_sealed": args.keep_sealed,
+               "deadline_grace_seconds": args.deadline_grace.as_secs(),
+               "backdate_tolerance_seconds": args.backdate_tolerance.as_secs(),
                "listen": args.listen}),
     );
     loop {

@@ -123,6 +123,14 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
         return Ok(out);
     };
     let check = BackdateCheck::for_course(&course, req.backdate_tolerance, &mut out.warnings);
+    if req.before_duedate && check.seals().is_some() {
+        out.warnings.push(format!(
+            "before the due date: a submission the notary sealed counts when claimed at or \
+             before it and sealed within {} s of that claim (rule: the notary's seal); one it \
+             has not sealed, by its claimed time alone (rule: claimed time)",
+            check.seal_tolerance()
+        ));
+    }
     let results = par_io(&inbound.students, |s| {
         let (due, mut warnings) = student_due(req, s, duedate);
         let (record, more) = collect_student(req, &course, &inbound, s, due, &check);
