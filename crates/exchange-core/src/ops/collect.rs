@@ -199,8 +199,11 @@ fn collect_student(
         Ok(dest) => dest,
         Err(e) => return (None, vec![format!("student {student:?}: {e}")]),
     };
+    // The notary's notes are the student's: prefixed as the copy's warnings are.
+    let mut notes = Vec::new();
     if let Some(due) = duedate {
-        let found = notary::snapshot(course, check, student, req.assignment, due, &mut warnings);
+        let found = notary::snapshot(course, check, student, req.assignment, due, &mut notes);
+        warnings.extend(for_student(student, std::mem::take(&mut notes)));
         if let Some((copy, chosen)) = found {
             let path = copy.path.clone();
             let placed =
@@ -220,8 +223,9 @@ fn collect_student(
         // Name the submissions whose claims their seals contradict.
         for c in &candidates {
             let source = inbox.path.join(&c.name);
-            notary::on_time(check, student, c, due, &source, &mut warnings);
+            notary::on_time(check, student, c, due, &source, &mut notes);
         }
+        warnings.extend(for_student(student, std::mem::take(&mut notes)));
     }
     let on_time = |c: &Candidate, due: NaiveDateTime| {
         notary::on_time(check, student, c, due, Path::new(""), &mut Vec::new())
@@ -230,7 +234,7 @@ fn collect_student(
         let source = inbox.path.join(&chosen.name);
         let placed = place(req, (&source, &dest), &chosen, || {
             let sealed =
-                notary::sealed_copy(course, check, student, &chosen.name, &source, &mut warnings);
+                notary::sealed_copy(course, check, student, &chosen.name, &source, &mut notes);
             match sealed {
                 Some(copy) => Ok(copy),
                 None => inbox.open(&chosen.name).map(|fd| notary::NotaryCopy {
@@ -270,6 +274,7 @@ fn collect_student(
             Ok((action, more, from)) => (Ok((action, more)), from),
             Err(e) => (Err(e), source),
         };
+        warnings.extend(for_student(student, notes));
         return finish(student, chosen, &from, &dest, placed, warnings);
     }
     (None, warnings)
