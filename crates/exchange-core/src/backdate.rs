@@ -30,6 +30,10 @@ use crate::layout::Course;
 use crate::migrated::MigratedRecord;
 use crate::seals::{format_time, SealIndex};
 
+/// The tolerance of the notary's on-time rule when the backdating check is off (the
+/// plugin's `backdate_tolerance` default).
+pub const DEFAULT_TOLERANCE: u64 = 300;
+
 /// How far a claimed time may precede the observed one: the check and its exemptions.
 #[derive(Debug, Clone, Default)]
 pub struct BackdateCheck {
@@ -82,16 +86,17 @@ impl BackdateCheck {
         }
     }
 
-    /// The check for `course`, reading its migration record; a record that cannot be read
-    /// is a warning (and exempts nothing).
+    /// The check for `course`: its migration record (with a tolerance) and the notary's
+    /// index (always: its sealed copies and deadline snapshots serve collect even with the
+    /// check off). A file that cannot be read is a warning (and exempts or seals nothing).
     pub fn for_course(course: &Course, tolerance: Option<u64>, warnings: &mut Vec<String>) -> Self {
-        if tolerance.is_none() {
-            return Self::default();
-        }
-        let migrated = MigratedRecord::load(course).unwrap_or_else(|e| {
-            warnings.push(format!("migration record not read, exempting nothing: {e}"));
-            MigratedRecord::default()
-        });
+        let migrated = match tolerance {
+            Some(_) => MigratedRecord::load(course).unwrap_or_else(|e| {
+                warnings.push(format!("migration record not read, exempting nothing: {e}"));
+                MigratedRecord::default()
+            }),
+            None => MigratedRecord::default(),
+        };
         let mut check = Self::new(tolerance, migrated);
         check.seals = SealIndex::load(course).unwrap_or_else(|e| {
             warnings.push(format!(
@@ -100,6 +105,33 @@ impl BackdateCheck {
             None
         });
         check
+    }
+
+    /// The notary's index, if the course has one.
+    pub fn seals(&self) -> Option<&SealIndex> {
+        self.seals.as_ref()
+    }
+
+    /// The on-time rule's second half (notary-spec §6): where the index has `student`'s
+    /// submission `name`, Some when it was sealed more than the tolerance (the check's, or
+    /// [`DEFAULT_TOLERANCE`] with the check off) after the `claimed` time. None when it has
+    /// no seal (the claim alone decides), the seal is in time, or it was migrated.
+    pub fn sealed_late(
+        &self,
+        student: &str,
+        name: &str,
+        claimed: NaiveDateTime,
+    ) -> Option<Backdated> {
+        let seal = self.seals.as_ref()?.get(student, name)?;
+        let tolerance = self.seal_tolerance();
+        let late_by = (seal.sealed - claimed).num_seconds();
+        let over = late_by > i64::try_from(tolerance).unwrap_or(i64::MAX);
+        (over && !self.migrated.contains(student, name)).then_some(Backdated {
+            claimed,
+            late_by,
+            tolerance,
+            by_seal: true,
+        })
     }
 
     /// What the notary saw happen to `student`'s submission `name` after sealing it, as a
@@ -116,6 +148,12 @@ impl BackdateCheck {
             format_time(&seal.sealed),
             crate::receipt::short(&seal.receipt)
         ))
+    }
+
+    /// The tolerance of the notary's on-time rule, seconds ([`DEFAULT_TOLERANCE`] with the
+    /// check off).
+    pub fn seal_tolerance(&self) -> u64 {
+        self.tolerance.unwrap_or(DEFAULT_TOLERANCE)
     }
 
     /// Whether the check is on.

@@ -63,10 +63,49 @@ pub struct Confirmations {
     pub seals: Vec<Seal>,
 }
 
-/// The instructors' index, keyed by `(student, submission)`.
+/// A deadline snapshot the notary took (index only): the submission it kept for one
+/// student's assignment at their due date (plus grace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineSnapshot {
+    /// The student's due date it was taken for, UTC.
+    pub due: NaiveDateTime,
+    /// When it was taken (the notary's clock).
+    pub taken: Option<NaiveDateTime>,
+    /// The submission kept; None when nothing was on time.
+    pub submission: Option<String>,
+    /// Its sealed receipt.
+    pub receipt: Option<String>,
+    /// The copy, relative to [`COPIES_DIR`]; None when it could not be kept.
+    pub copy: Option<String>,
+}
+
+/// The instructors' index, keyed by `(student, submission)`, with the deadline snapshots
+/// keyed by `(student, assignment)`.
 #[derive(Debug, Clone, Default)]
 pub struct SealIndex {
     seals: HashMap<(String, String), Seal>,
+    deadlines: HashMap<(String, String), DeadlineSnapshot>,
+}
+
+/// The name of a snapshot copy under [`COPIES_DIR`].
+pub const DEADLINE_DIR: &str = "deadline";
+
+fn snapshot_from(v: &Value) -> Option<DeadlineSnapshot> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let receipt = text("receipt").filter(|r| is_hex64(r));
+    Some(DeadlineSnapshot {
+        due: parse_time(&text("due")?)?,
+        taken: text("taken").as_deref().and_then(parse_time),
+        submission: text("submission").filter(|s| !s.is_empty() && !s.contains('/')),
+        receipt,
+        copy: text("copy"),
+    })
+}
+
+/// Split an index key `A/B` where neither part is empty and B holds no `/`.
+fn split_key(key: &str) -> Option<(&str, &str)> {
+    let (a, b) = key.split_once('/')?;
+    (!a.is_empty() && !b.is_empty() && !b.contains('/')).then_some((a, b))
 }
 
 /// Parse an RFC 3339 time to naive UTC.
@@ -186,13 +225,45 @@ impl SealIndex {
         let seals = seals
             .iter()
             .filter_map(|(key, v)| {
-                let (student, sub) = key.split_once('/')?;
-                (!student.is_empty() && !sub.is_empty() && !sub.contains('/')).then_some(())?;
+                let (student, sub) = split_key(key)?;
                 let seal = seal_from(sub.to_string(), v)?;
                 Some(((student.to_string(), sub.to_string()), seal))
             })
             .collect();
-        Ok(Some(SealIndex { seals }))
+        let deadlines = doc
+            .get("deadlines")
+            .and_then(Value::as_object)
+            .map(|all| {
+                all.iter()
+                    .filter_map(|(key, v)| {
+                        let (student, assignment) = split_key(key)?;
+                        let snap = snapshot_from(v)?;
+                        Some(((student.to_string(), assignment.to_string()), snap))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(SealIndex { seals, deadlines }))
+    }
+
+    /// The deadline snapshot of `student`'s `assignment`, if the notary took one.
+    pub fn deadline(&self, student: &str, assignment: &str) -> Option<&DeadlineSnapshot> {
+        self.deadlines
+            .get(&(student.to_string(), assignment.to_string()))
+    }
+
+    /// The snapshot copy of `student`'s `assignment`, if the index names one and it is
+    /// exactly `deadline/{student}/{assignment}` (anything else is ignored).
+    pub fn snapshot_path(
+        &self,
+        course: &Course,
+        student: &str,
+        assignment: &str,
+        snap: &DeadlineSnapshot,
+    ) -> Option<PathBuf> {
+        let expected = format!("{DEADLINE_DIR}/{student}/{assignment}");
+        (snap.copy.as_deref() == Some(expected.as_str()))
+            .then(|| course.dir().join(COPIES_DIR).join(expected))
     }
 
     /// The seal of `student`'s submission `name`.

@@ -16,6 +16,7 @@ mod par;
 mod publish;
 mod query;
 mod run;
+mod snapshot;
 mod state;
 mod verify;
 

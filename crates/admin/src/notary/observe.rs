@@ -135,6 +135,11 @@ pub struct Observed {
     pub records: Vec<Map<String, Value>>,
     /// Inboxes were listed (their usage may have moved).
     pub usage_looked: bool,
+    /// `outbound/` moved (or a recheck): its deadline file may have changed.
+    pub outbound_looked: bool,
+    /// Students whose feedback dir moved (or all, on a recheck): their deadline file may
+    /// have changed.
+    pub feedback_looked: Vec<String>,
 }
 
 pub(super) fn record(event: &str, fields: Value) -> Map<String, Value> {
@@ -183,6 +188,7 @@ pub fn observe(
     // Releases and withdrawals.
     let seen = stamp_at(&course.outbound());
     if due(watch.outbound, seen, recheck) {
+        out.outbound_looked = true;
         if let Some(names) = dir_ids(&course.outbound(), IdKind::Assignment) {
             let names: BTreeSet<String> = names.into_iter().collect();
             for a in names.difference(&state.released) {
@@ -294,6 +300,7 @@ pub fn observe(
         if !due(watch.feedback.get(student).copied(), seen, recheck) {
             continue;
         }
+        out.feedback_looked.push(student.clone());
         let Ok(children) = walk::children(&fb.join(student)) else {
             continue;
         };

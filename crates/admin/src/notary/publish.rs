@@ -29,7 +29,7 @@ pub const SEALS_FILE: &str = ".nbk8s-seals.json";
 pub const STATE_FILE: &str = "state.json";
 
 /// `dir` as a real directory (created 0755 when missing); a link or file there is refused.
-fn real_dir(dir: &Path) -> Result<(), String> {
+pub(super) fn real_dir(dir: &Path) -> Result<(), String> {
     match walk::kind_of(dir) {
         Ok(Some(Kind::Dir)) => Ok(()),
         Ok(None) => match std::fs::create_dir(dir) {
@@ -70,6 +70,10 @@ pub fn write_index(
     for ((student, sub), seal) in &state.seals {
         seals.insert(format!("{student}/{sub}"), seal.index_json());
     }
+    let mut deadlines = Map::new();
+    for ((student, assignment), snap) in &state.snapshots {
+        deadlines.insert(format!("{student}/{assignment}"), snap.index_json());
+    }
     let index = json!({
         "copy_of": "ledger",
         "course": course_id,
@@ -77,6 +81,7 @@ pub fn write_index(
         "seq": seq,
         "updated": now(),
         "seals": seals,
+        "deadlines": deadlines,
     });
     write_json(&course.dir().join(COPY_DIR), INDEX_FILE, &index)
 }

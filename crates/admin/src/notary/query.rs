@@ -186,6 +186,23 @@ fn detail(rec: &Value) -> String {
         "feedback_released" => format!("key {}", s(rec, "key")),
         "fetched" => format!("reported by the student: {}", s(rec, "reported")),
         "restart" => "notary started".to_string(),
+        "deadline_snapshot" => {
+            let kept = match (
+                rec.get("submission").and_then(Value::as_str),
+                s(rec, "copy"),
+            ) {
+                (None, _) => "nothing on time".to_string(),
+                (Some(sub), "") => format!(
+                    "{sub} receipt {} NOT KEPT: {}",
+                    short(s(rec, "receipt")),
+                    s(rec, "not_kept")
+                ),
+                (Some(sub), copy) => {
+                    format!("{sub} receipt {} kept in {copy}", short(s(rec, "receipt")))
+                }
+            };
+            format!("due {}: {kept}", s(rec, "due"))
+        }
         _ => String::new(),
     }
 }

@@ -16,6 +16,7 @@ use super::log::{log, now};
 use super::metrics::{self, Metrics};
 use super::observe::{self, PassSettings, Watch};
 use super::publish::{self, ResumePoint};
+use super::snapshot::{DeadlineWatch, SnapSettings};
 use super::state::CourseState;
 use super::{notary_home, parse_size};
 
@@ -34,7 +35,10 @@ use super::{notary_home, parse_size};
         released feedback, fetch markers and instructor removals are recorded too. The first \
         pass after a start and every --recheck-every passes after it re-digest every sealed \
         submission and record changed or vanished ones, so an edit in place is noticed \
-        within interval x recheck-every (plus one pass). A SIGKILL at any moment is safe: a \
+        within interval x recheck-every (plus one pass). At each student's published due \
+        date (extension included) plus --deadline-grace, the newest submission sealed on \
+        time is copied to {course}/.nbk8s-notary/deadline/{student}/{assignment}/ and \
+        recorded (deadline_snapshot), for collect --before-duedate. A SIGKILL at any moment is safe: a \
         torn last ledger line is cut on restart and that pass redone. Logs are one JSON \
         object per line on stderr.",
     after_help = "Examples:\n  \
@@ -78,6 +82,16 @@ pub struct RunArgs {
     /// Only warnings and errors in the log (no line per pass).
     #[arg(long)]
     pub quiet: bool,
+    /// Take each student's deadline snapshot this long after their due date (published
+    /// due dates and extensions; 0s: at the due date).
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse,
+          env = "NBGRADER_K8S_NOTARY_DEADLINE_GRACE")]
+    pub deadline_grace: Duration,
+    /// A submission counts as on time for a snapshot when it claims a time at or before the
+    /// due date and was sealed at most this long after that claim.
+    #[arg(long, default_value = "300s", value_parser = crate::duration::parse,
+          env = "NBGRADER_K8S_NOTARY_BACKDATE_TOLERANCE")]
+    pub backdate_tolerance: Duration,
 }
 
 /// One course as the running notary holds it.
@@ -90,6 +104,7 @@ struct CourseRun {
     /// Students whose confirmation is behind the ledger (None: every student with seals).
     lagging: Option<BTreeSet<String>>,
     index_behind: bool,
+    deadlines: DeadlineWatch,
 }
 
 /// The settings of a run, parsed.
@@ -228,6 +243,7 @@ impl Notary {
             watch: Watch::default(),
             lagging,
             index_behind: true,
+            deadlines: DeadlineWatch::default(),
         })
     }
 
@@ -256,11 +272,12 @@ impl Notary {
                 }
             }
             let mut settings = self.pass_settings(id, recheck);
+            let snaps = self.snap_settings();
             let run = self.courses.get_mut(id).expect("opened above");
-            appended += course_pass(id, run, &settings);
+            appended += course_pass(id, run, &settings, snaps);
             if recheck {
                 settings.redigest = true;
-                appended += course_pass(id, run, &settings);
+                appended += course_pass(id, run, &settings, snaps);
             }
         }
         self.courses.retain(|id, _| ids.binary_search(id).is_ok());
@@ -292,6 +309,14 @@ impl Notary {
         }
     }
 
+    fn snap_settings(&self) -> SnapSettings {
+        let secs = |d: Duration| chrono::Duration::seconds(d.as_secs().min(i64::MAX as u64) as i64);
+        SnapSettings {
+            grace: secs(self.settings.args.deadline_grace),
+            tolerance: secs(self.settings.args.backdate_tolerance),
+        }
+    }
+
     fn update_metrics(&self, took: Duration, appended: u64) {
         let mut m = self.metrics.lock().expect("metrics lock");
         m.passes = self.passes;
@@ -317,45 +342,29 @@ impl Notary {
     }
 }
 
-/// One pass over one course: observe, append, publish.
-fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings) -> u64 {
-    let observed = observe::observe(&run.course, id, &run.state, &mut run.watch, settings);
-    let written = match run.ledger.append(observed.records) {
-        Ok(written) => written,
-        Err(e) => {
-            // Nothing was recorded: the same observations are made again next pass.
-            log(
-                "error",
-                "append_failed",
-                json!({"course": id, "why": format!("{e:#}")}),
-            );
-            run.watch = Watch::default();
-            return 0;
-        }
+/// One pass over one course: observe, append, take the deadline snapshots due, publish.
+fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: SnapSettings) -> u64 {
+    let mut observed = observe::observe(&run.course, id, &run.state, &mut run.watch, settings);
+    let records = std::mem::take(&mut observed.records);
+    let Some(mut written) = append(id, run, records) else {
+        return 0;
     };
+    if let Some(root) = run.course.dir().parent() {
+        run.deadlines.refresh(root, id, &observed);
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let snapshots = run.deadlines.take(&run.course, &run.state, snaps, now);
+    if !snapshots.is_empty() {
+        written.extend(append(id, run, snapshots).unwrap_or_default());
+    }
     let mut affected: BTreeSet<String> = BTreeSet::new();
     for rec in &written {
-        run.state.apply(rec);
+        log_record(id, rec);
         let event = rec.get("event").and_then(Value::as_str).unwrap_or_default();
         if matches!(event, "seal" | "changed" | "vanished" | "removed") {
             if let Some(s) = rec.get("student").and_then(Value::as_str) {
                 affected.insert(s.to_string());
             }
-        }
-        if event == "seal" {
-            log(
-                "info",
-                "sealed",
-                json!({"course": id, "student": rec["student"],
-                "submission": rec["submission"], "receipt": rec["receipt"]}),
-            );
-        } else if matches!(event, "changed" | "vanished") {
-            log(
-                "warning",
-                event,
-                json!({"course": id, "student": rec["student"],
-                "submission": rec["submission"]}),
-            );
         }
     }
     publish_derived(id, run, affected, !written.is_empty());
@@ -366,6 +375,59 @@ fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings) -> u64 {
         }
     }
     written.len() as u64
+}
+
+/// Append `records` to the course's ledger and take them into its state; None (logged)
+/// when the append failed: nothing was recorded, and the same observations are made again
+/// next pass.
+fn append(id: &str, run: &mut CourseRun, records: Vec<Map<String, Value>>) -> Option<Vec<Value>> {
+    match run.ledger.append(records) {
+        Ok(written) => {
+            for rec in &written {
+                run.state.apply(rec);
+            }
+            Some(written)
+        }
+        Err(e) => {
+            log(
+                "error",
+                "append_failed",
+                json!({"course": id, "why": format!("{e:#}")}),
+            );
+            run.watch = Watch::default();
+            run.deadlines = DeadlineWatch::default();
+            None
+        }
+    }
+}
+
+/// The log line of a record appended.
+fn log_record(id: &str, rec: &Value) {
+    match rec.get("event").and_then(Value::as_str).unwrap_or_default() {
+        "seal" => log(
+            "info",
+            "sealed",
+            json!({"course": id, "student": rec["student"],
+                   "submission": rec["submission"], "receipt": rec["receipt"]}),
+        ),
+        event @ ("changed" | "vanished") => log(
+            "warning",
+            event,
+            json!({"course": id, "student": rec["student"], "submission": rec["submission"]}),
+        ),
+        "deadline_snapshot" => log(
+            if rec.get("not_kept").is_some() {
+                "warning"
+            } else {
+                "info"
+            },
+            "deadline_snapshot",
+            json!({"course": id, "student": rec["student"], "assignment": rec["assignment"],
+                   "due": rec["due"], "submission": rec["submission"], "copy": rec["copy"],
+                   "not_kept": rec.get("not_kept")}),
+        ),
+        _ => {}
+    }
 }
 
 /// Bring index.json and the confirmations of `affected` (and of students left behind by an
@@ -427,6 +489,8 @@ pub fn run(root: &Path, args: &RunArgs) -> anyhow::Result<u8> {
         "start",
         json!({"root": root, "interval_seconds": args.interval.as_secs_f64(),
                "recheck_every": args.recheck_every, "keep_sealed": args.keep_sealed,
+               "deadline_grace_seconds": args.deadline_grace.as_secs(),
+               "backdate_tolerance_seconds": args.backdate_tolerance.as_secs(),
                "listen": args.listen}),
     );
     loop {

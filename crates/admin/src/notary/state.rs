@@ -50,6 +50,35 @@ pub struct Seal {
     pub seq: u64,
 }
 
+/// A deadline snapshot (a `deadline_snapshot` record): what the notary kept of one
+/// student's assignment at their due date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The due date it was taken for (RFC 3339).
+    pub due: String,
+    /// When it was taken.
+    pub taken: String,
+    /// The submission kept (None: nothing was on time).
+    pub submission: Option<String>,
+    /// Its sealed receipt.
+    pub receipt: Option<String>,
+    /// The copy, relative to `{course}/.nbk8s-notary/` (None: it could not be kept).
+    pub copy: Option<String>,
+}
+
+impl Snapshot {
+    /// The entry of `deadlines` in index.json (docs/notary.md §2).
+    pub fn index_json(&self) -> Value {
+        json!({
+            "due": self.due,
+            "taken": self.taken,
+            "submission": self.submission,
+            "receipt": self.receipt,
+            "copy": self.copy,
+        })
+    }
+}
+
 /// A course as the ledger tells it.
 #[derive(Debug, Default)]
 pub struct CourseState {
@@ -63,6 +92,8 @@ pub struct CourseState {
     pub fetched: BTreeSet<(String, String)>,
     /// (student, submission) an instructor removed.
     pub removed: BTreeSet<(String, String)>,
+    /// (student, assignment) -> the last deadline snapshot taken.
+    pub snapshots: BTreeMap<(String, String), Snapshot>,
     /// Lines of `removals.jsonl` already taken in.
     pub removals_done: u64,
     /// seq of the last record applied.
@@ -128,6 +159,19 @@ impl CourseState {
             }
             "feedback_released" => {
                 self.feedback.insert((student, text(rec, "key")));
+            }
+            "deadline_snapshot" => {
+                let opt = |k: &str| rec.get(k).and_then(Value::as_str).map(str::to_string);
+                self.snapshots.insert(
+                    (student, text(rec, "assignment")),
+                    Snapshot {
+                        due: text(rec, "due"),
+                        taken: time,
+                        submission: opt("submission"),
+                        receipt: opt("receipt"),
+                        copy: opt("copy"),
+                    },
+                );
             }
             "fetched" => {
                 let marker = format!("{}+{}", text(rec, "assignment"), text(rec, "reported"));
@@ -220,5 +264,20 @@ mod tests {
         assert_eq!(s.seals_of("a+b").count(), 1);
         assert_eq!(s.seals_of("a").count(), 0);
         assert_eq!(s.last_seq, Some(3));
+        s.apply(
+            &json!({"seq": 4, "time": "T4", "event": "deadline_snapshot", "student": "a+b",
+            "assignment": "ps1", "due": "D1", "submission": sub, "receipt": "r1",
+            "copy": "deadline/a+b/ps1"}),
+        );
+        s.apply(
+            &json!({"seq": 5, "time": "T5", "event": "deadline_snapshot", "student": "a+b",
+            "assignment": "ps1", "due": "D2", "submission": null, "receipt": null, "copy": null}),
+        );
+        let snap = &s.snapshots[&("a+b".to_string(), "ps1".to_string())];
+        assert_eq!((snap.due.as_str(), snap.taken.as_str()), ("D2", "T5"));
+        assert_eq!(
+            (snap.submission.as_deref(), snap.copy.as_deref()),
+            (None, None)
+        );
     }
 }

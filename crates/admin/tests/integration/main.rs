@@ -13,5 +13,6 @@ mod init;
 mod migrate;
 mod mounts;
 mod notary;
+mod notary_deadline;
 mod provision;
 mod status;

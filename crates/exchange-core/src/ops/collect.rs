@@ -1,7 +1,7 @@
 //! `collect`: copy each student's chosen submission into the instructor's course directory.
 
 use std::os::fd::OwnedFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
 
@@ -123,9 +123,17 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
         return Ok(out);
     };
     let check = BackdateCheck::for_course(&course, req.backdate_tolerance, &mut out.warnings);
+    if req.before_duedate && check.seals().is_some() {
+        out.warnings.push(format!(
+            "before the due date: a submission the notary sealed counts when claimed at or \
+             before it and sealed within {} s of that claim (rule: the notary's seal); one it \
+             has not sealed, by its claimed time alone (rule: claimed time)",
+            check.seal_tolerance()
+        ));
+    }
     let results = par_io(&inbound.students, |s| {
         let (due, mut warnings) = student_due(req, s, duedate);
-        let (record, more) = collect_student(req, &inbound, s, due, &check);
+        let (record, more) = collect_student(req, &course, &inbound, s, due, &check);
         warnings.extend(more);
         (record, warnings)
     });
@@ -172,8 +180,12 @@ fn student_due(
 /// Choose a student's submission by name (the names carry the timestamps), decide from
 /// the destination whether to copy, and only then open the chosen one. One that cannot be
 /// opened (a symlink put there since the listing) is warned about and the next is chosen.
+/// With `--before-duedate`, the notary's deadline snapshot for the student's due date is
+/// taken first where there is one ([`notary::snapshot`]); a submission the student changed
+/// after its seal is collected from its sealed copy where the notary kept one.
 fn collect_student(
     req: &CollectRequest<'_>,
+    course: &Course,
     inbound: &Inbound,
     student: &str,
     duedate: Option<NaiveDateTime>,
@@ -183,6 +195,23 @@ fn collect_student(
     let Some(inbox) = inbound.inbox(student, &mut warnings) else {
         return (None, warnings);
     };
+    let dest = match req.dest.submitted(student, req.assignment) {
+        Ok(dest) => dest,
+        Err(e) => return (None, vec![format!("student {student:?}: {e}")]),
+    };
+    // The notary's notes are the student's: prefixed as the copy's warnings are.
+    let mut notes = Vec::new();
+    if let Some(due) = duedate {
+        let found = notary::snapshot(course, check, student, req.assignment, due, &mut notes);
+        warnings.extend(for_student(student, std::mem::take(&mut notes)));
+        if let Some((copy, chosen)) = found {
+            let path = copy.path.clone();
+            let placed =
+                place(req, (&path, &dest), &chosen, || Ok(copy)).map_err(Placed::into_error);
+            let placed = placed.map(|p| (p.action, p.warnings));
+            return finish(student, chosen, &path, &dest, placed, warnings);
+        }
+    }
     let mut candidates = candidates(
         &inbox.path,
         student,
@@ -190,57 +219,153 @@ fn collect_student(
         &inbox.submissions,
         &mut warnings,
     );
-    let dest = match req.dest.submitted(student, req.assignment) {
-        Ok(dest) => dest,
-        Err(e) => return (None, vec![format!("student {student:?}: {e}")]),
+    if let Some(due) = duedate {
+        // Name the submissions whose claims their seals contradict.
+        for c in &candidates {
+            let source = inbox.path.join(&c.name);
+            notary::on_time(check, student, c, due, &source, &mut notes);
+        }
+        warnings.extend(for_student(student, std::mem::take(&mut notes)));
+    }
+    let on_time = |c: &Candidate, due: NaiveDateTime| {
+        notary::on_time(check, student, c, due, Path::new(""), &mut Vec::new())
     };
-    while let Some(chosen) = choose(&candidates, duedate).cloned() {
+    while let Some(chosen) = choose(&candidates, duedate, &on_time).cloned() {
         let source = inbox.path.join(&chosen.name);
-        let placed = match decide(req, &dest, &chosen) {
-            Ok(Decision::Keep(action)) => Ok((action, Vec::new())),
-            Ok(Decision::Copy { replace }) => match inbox.open(&chosen.name) {
-                Ok(fd) => copy_in(req, fd, &source, &dest, &chosen, replace).map(
-                    |(action, mut more, newest)| {
-                        if let Some(found) = check.judge(student, &chosen.name, chosen.when, newest)
-                        {
-                            more.push(format!("{} may be backdated: {found}", source.display()));
-                        }
+        let placed = place(req, (&source, &dest), &chosen, || {
+            let sealed =
+                notary::sealed_copy(course, check, student, &chosen.name, &source, &mut notes);
+            match sealed {
+                Some(copy) => Ok(copy),
+                None => inbox.open(&chosen.name).map(|fd| notary::NotaryCopy {
+                    path: source.clone(),
+                    fd,
+                    note: String::new(),
+                }),
+            }
+        });
+        let placed = match placed {
+            Err(Placed::Open(e)) => {
+                warnings.push(format!(
+                    "student {student:?}: skipped {}: cannot open ({e})",
+                    source.display()
+                ));
+                candidates.retain(|c| c.name != chosen.name);
+                continue;
+            }
+            Err(Placed::Failed(e)) => Err(e),
+            Ok(mut p) => {
+                if let Some(newest) = p.newest_ctime {
+                    if let Some(found) = check.judge(student, &chosen.name, chosen.when, newest) {
+                        p.warnings
+                            .push(format!("{} may be backdated: {found}", source.display()));
+                    }
+                    // A sealed copy says so itself; else what the notary saw after the seal.
+                    if p.from == source {
                         if let Some(note) = check.after_seal(student, &chosen.name) {
-                            more.push(format!("{} {note}", source.display()));
+                            p.warnings.push(format!("{} {note}", source.display()));
                         }
-                        (action, more)
-                    },
-                ),
-                Err(e) => {
-                    warnings.push(format!(
-                        "student {student:?}: skipped {}: cannot open ({e})",
-                        source.display()
-                    ));
-                    candidates.retain(|c| c.name != chosen.name);
-                    continue;
+                    }
                 }
-            },
-            Err(e) => Err(e),
-        };
-        return match placed {
-            Ok((action, more)) => {
-                warnings.extend(for_student(student, more));
-                let record = CollectRecord {
-                    student_id: student.to_string(),
-                    timestamp: chosen.timestamp,
-                    source: display(&source),
-                    dest: display(&dest),
-                    action,
-                };
-                (Some(record), warnings)
-            }
-            Err(e) => {
-                warnings.push(format!("student {student:?}: not collected: {e}"));
-                (None, warnings)
+                Ok((p.action, p.warnings, p.from))
             }
         };
+        let (placed, from) = match placed {
+            Ok((action, more, from)) => (Ok((action, more)), from),
+            Err(e) => (Err(e), source),
+        };
+        warnings.extend(for_student(student, notes));
+        return finish(student, chosen, &from, &dest, placed, warnings);
     }
     (None, warnings)
+}
+
+/// What [`place`] did.
+struct PlacedCopy {
+    action: Action,
+    warnings: Vec<String>,
+    /// What was copied (or would have been).
+    from: PathBuf,
+    /// The newest ctime of what was copied; None when nothing was.
+    newest_ctime: Option<i64>,
+}
+
+/// Why [`place`] placed nothing.
+enum Placed {
+    /// The source could not be opened (another candidate may be chosen).
+    Open(std::io::Error),
+    /// Copying failed.
+    Failed(Error),
+}
+
+impl Placed {
+    fn into_error(self) -> Error {
+        match self {
+            Placed::Open(e) => Error::InvalidArgument(format!("cannot open ({e})")),
+            Placed::Failed(e) => e,
+        }
+    }
+}
+
+/// Decide from `dest` whether to copy `chosen`; if so, copy what `open` gives (the inbox's
+/// submission or a copy of the notary's) and add its note.
+fn place(
+    req: &CollectRequest<'_>,
+    (source, dest): (&Path, &Path),
+    chosen: &Candidate,
+    open: impl FnOnce() -> std::io::Result<notary::NotaryCopy>,
+) -> std::result::Result<PlacedCopy, Placed> {
+    let replace = match decide(req, dest, chosen).map_err(Placed::Failed)? {
+        Decision::Keep(action) => {
+            return Ok(PlacedCopy {
+                action,
+                warnings: Vec::new(),
+                from: source.to_path_buf(),
+                newest_ctime: None,
+            })
+        }
+        Decision::Copy { replace } => replace,
+    };
+    let copy = open().map_err(Placed::Open)?;
+    let (action, mut warnings, newest) =
+        copy_in(req, copy.fd, &copy.path, dest, chosen, replace).map_err(Placed::Failed)?;
+    if !copy.note.is_empty() {
+        warnings.push(copy.note);
+    }
+    Ok(PlacedCopy {
+        action,
+        warnings,
+        from: copy.path,
+        newest_ctime: Some(newest),
+    })
+}
+
+/// The record (or the failure) of one student, with their warnings.
+fn finish(
+    student: &str,
+    chosen: Candidate,
+    source: &Path,
+    dest: &Path,
+    placed: Result<(Action, Vec<String>)>,
+    mut warnings: Vec<String>,
+) -> (Option<CollectRecord>, Vec<String>) {
+    match placed {
+        Ok((action, more)) => {
+            warnings.extend(for_student(student, more));
+            let record = CollectRecord {
+                student_id: student.to_string(),
+                timestamp: chosen.timestamp,
+                source: display(source),
+                dest: display(dest),
+                action,
+            };
+            (Some(record), warnings)
+        }
+        Err(e) => {
+            warnings.push(format!("student {student:?}: not collected: {e}"));
+            (None, warnings)
+        }
+    }
 }
 
 /// The submissions of `assignment` whose timestamps read; the others are warned.
@@ -272,12 +397,17 @@ fn candidates(
     out
 }
 
-/// The newest candidate; with a due date, the newest at or before it, if any.
-fn choose(candidates: &[Candidate], duedate: Option<NaiveDateTime>) -> Option<&Candidate> {
+/// The newest candidate; with a due date, the newest `on_time` for it (the claim at or
+/// before it and, where sealed, the seal within the tolerance: [`notary::on_time`]), if any.
+fn choose<'a>(
+    candidates: &'a [Candidate],
+    duedate: Option<NaiveDateTime>,
+    on_time: &dyn Fn(&Candidate, NaiveDateTime) -> bool,
+) -> Option<&'a Candidate> {
     let order =
         |a: &&Candidate, b: &&Candidate| a.when.cmp(&b.when).then_with(|| a.name.cmp(&b.name));
     if let Some(due) = duedate {
-        if let Some(c) = candidates.iter().filter(|c| c.when <= due).max_by(order) {
+        if let Some(c) = candidates.iter().filter(|c| on_time(c, due)).max_by(order) {
             return Some(c);
         }
     }
@@ -401,5 +531,6 @@ fn existing_timestamp(dest: &Path) -> Option<NaiveDateTime> {
     timestamp::parse(String::from_utf8_lossy(&bytes).trim()).ok()
 }
 
+mod notary;
 #[cfg(test)]
 mod tests;

@@ -43,6 +43,26 @@ pub fn place_dir(
     Ok(Outcome::Copied(notes))
 }
 
+/// Copy the directory `src` (not followed if a link) to `parent/name`, replacing what is
+/// there once `check` has accepted the staged copy: the old tree is left as dot-named trash
+/// for a later [`sweep`](crate::leftovers::sweep), so a reader copying it finishes. Links
+/// in `src` are left out (the notes say which).
+pub fn replace_dir(
+    src: &Path,
+    parent: &Path,
+    name: &str,
+    check: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<Vec<String>, String> {
+    let staged = Staged::create(parent).map_err(|e| e.to_string())?;
+    let report =
+        copy_path(src, false, staged.path(), &CopyOptions::default()).map_err(|e| e.to_string())?;
+    check(staged.path())?;
+    staged
+        .publish_keeping_old(name)
+        .map_err(|e| e.to_string())?;
+    Ok(report.warnings)
+}
+
 /// Copy the file `src` to `dir/name` (never through a link planted there) unless a file
 /// with the same content is there; a different one there is an error.
 pub fn place_file(

@@ -88,3 +88,31 @@ fn heads_are_appended_once_each() {
     assert_eq!(lines[1]["seq"], 5);
     assert_eq!(lines[1]["head"], c.head.as_str());
 }
+
+#[test]
+fn index_deadline_snapshots_parse_and_copies_must_be_in_place() {
+    let (_t, course) = course();
+    let doc = serde_json::json!({"copy_of": "ledger", "course": "c1", "head": R, "seq": 1,
+        "seals": {},
+        "deadlines": {
+            "s/ps1": {"due": "2026-12-08T17:00:00Z", "taken": "2026-12-08T17:05:00Z",
+                      "submission": "ps1+T+r", "receipt": R, "copy": "deadline/s/ps1"},
+            "s/ps2": {"due": "2026-12-08T17:00:00Z", "taken": "2026-12-08T17:05:00Z",
+                      "submission": null, "receipt": null, "copy": null},
+            "s/ps3": {"due": "never"},
+            "t/ps1": {"due": "2026-12-08T17:00:00Z", "submission": "../x", "copy": "../../x"}}});
+    fs::write(SealIndex::path(&course), doc.to_string()).unwrap();
+    let index = SealIndex::load(&course).unwrap().unwrap();
+    let snap = index.deadline("s", "ps1").unwrap();
+    assert_eq!(format_time(&snap.due), "2026-12-08T17:00:00.000000Z");
+    assert_eq!(snap.submission.as_deref(), Some("ps1+T+r"));
+    assert_eq!(
+        index.snapshot_path(&course, "s", "ps1", snap),
+        Some(course.dir().join(".nbk8s-notary/deadline/s/ps1"))
+    );
+    assert_eq!(index.deadline("s", "ps2").unwrap().submission, None);
+    assert!(index.deadline("s", "ps3").is_none());
+    let bad = index.deadline("t", "ps1").unwrap();
+    assert_eq!(bad.submission, None);
+    assert_eq!(index.snapshot_path(&course, "t", "ps1", bad), None);
+}

@@ -70,12 +70,22 @@ fn candidate(ts: &str) -> Candidate {
 #[test]
 fn selection_newest_and_before_duedate() {
     let c = [candidate(T1), candidate(T3), candidate(T2)];
-    assert_eq!(choose(&c, None).unwrap().timestamp, T3);
+    assert_eq!(choose(&c, None, &|c, d| c.when <= d).unwrap().timestamp, T3);
     let due = timestamp::parse("2024-03-02T12:00:00").unwrap();
-    assert_eq!(choose(&c, Some(due)).unwrap().timestamp, T2);
+    assert_eq!(
+        choose(&c, Some(due), &|c, d| c.when <= d)
+            .unwrap()
+            .timestamp,
+        T2
+    );
     let early = timestamp::parse("2020-01-01T00:00:00").unwrap();
-    assert_eq!(choose(&c, Some(early)).unwrap().timestamp, T3);
-    assert!(choose(&[], None).is_none());
+    assert_eq!(
+        choose(&c, Some(early), &|c, d| c.when <= d)
+            .unwrap()
+            .timestamp,
+        T3
+    );
+    assert!(choose(&[], None, &|_, _| true).is_none());
 }
 
 #[test]
@@ -261,4 +271,159 @@ fn before_duedate_uses_each_students_own_due_date() {
         .map(|r| (r.student_id.as_str(), r.timestamp.as_str()))
         .collect();
     assert_eq!(got, [("alice", T2), ("bob", T1)]);
+}
+
+const R1: &str = "1111111111111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+/// Write the notary's index of c1 with `seals` and `deadlines` (JSON objects).
+fn write_index(root: &Path, seals: serde_json::Value, deadlines: serde_json::Value) {
+    let dir = root.join("c1/.nbk8s-notary");
+    fs::create_dir_all(&dir).unwrap();
+    let doc = serde_json::json!({"copy_of": "ledger", "course": "c1", "head": R1, "seq": 3,
+        "seals": seals, "deadlines": deadlines});
+    fs::write(dir.join("index.json"), doc.to_string()).unwrap();
+}
+
+fn seal(claimed: &str, sealed: &str, state: &str, copy: Option<&str>) -> serde_json::Value {
+    serde_json::json!({"assignment": "ps1", "claimed": claimed, "sealed": sealed,
+        "receipt": R1, "state": state, "changed_at": null, "copy": copy})
+}
+
+#[test]
+fn a_submission_changed_after_its_seal_is_collected_from_the_sealed_copy() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    let name = format!("ps1+{T3}+r");
+    let copy = format!("sealed/alice/{name}");
+    write_tree(
+        &root.join("c1/.nbk8s-notary").join(&copy),
+        &[("p.ipynb", "as sealed")],
+    );
+    let seals = serde_json::json!({format!("alice/{name}"):
+        seal(T3, "2024-03-03T13:00:05Z", "changed", Some(&copy))});
+    write_index(&root, seals.clone(), serde_json::json!({}));
+    let template = t.path().to_path_buf();
+    let mut req = request(&root, &template);
+    req.students = Some("alice");
+    let out = collect(&req).unwrap();
+    let got = fs::read_to_string(t.path().join("submitted/alice/ps1/p.ipynb")).unwrap();
+    assert_eq!(got, "as sealed");
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains(&format!(
+            "{name} modified after it was sealed at 2024-03-03T13:00:05.000000Z"
+        )) && w.contains("receipt 1111-1111-1111-1111); collected the sealed copy"),
+        "{w}"
+    );
+    assert!(out.records[0].source.contains(".nbk8s-notary/sealed/"));
+
+    // A copy named anywhere else, or a link in its place, is not followed: the inbox's is
+    // collected with today's warning.
+    fs::remove_dir_all(t.path().join("submitted")).unwrap();
+    let elsewhere = serde_json::json!({format!("alice/{name}"):
+        seal(T3, "2024-03-03T13:00:05Z", "changed", Some("../../secret"))});
+    write_index(&root, elsewhere, serde_json::json!({}));
+    let out = collect(&req).unwrap();
+    let got = fs::read_to_string(t.path().join("submitted/alice/ps1/p.ipynb")).unwrap();
+    assert_eq!(got, "3");
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains("modified after it was sealed") && !w.contains("sealed copy"),
+        "{w}"
+    );
+    fs::remove_dir_all(t.path().join("submitted")).unwrap();
+    fs::remove_dir_all(root.join("c1/.nbk8s-notary/sealed/alice")).unwrap();
+    std::os::unix::fs::symlink(
+        t.path().join("secret"),
+        root.join("c1/.nbk8s-notary/sealed/alice"),
+    )
+    .unwrap();
+    write_index(&root, seals, serde_json::json!({}));
+    let out = collect(&req).unwrap();
+    let got = fs::read_to_string(t.path().join("submitted/alice/ps1/p.ipynb")).unwrap();
+    assert_eq!(got, "3");
+    assert!(
+        out.warnings.join("\n").contains("cannot be opened"),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn before_duedate_skips_a_claim_its_seal_contradicts() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    let due = timestamp::parse("2024-03-02 18:00:00 UTC").unwrap();
+    deadlines::publish_due(&root, "c1", "ps1", Some(due)).unwrap();
+    // T2 claims to be before the due date, but the notary first saw it a day later.
+    let seals = serde_json::json!({
+        format!("alice/ps1+{T1}+r"): seal(T1, "2024-03-01T12:01:00Z", "sealed", None),
+        format!("alice/ps1+{T2}+r"): seal(T2, "2024-03-03T11:00:00Z", "sealed", None)});
+    write_index(&root, seals, serde_json::json!({}));
+    let template = t.path().to_path_buf();
+    let mut req = request(&root, &template);
+    req.before_duedate = true;
+    req.students = Some("alice");
+    let out = collect(&req).unwrap();
+    assert_eq!(out.records[0].timestamp, T1);
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains(&format!(
+            "ps1+{T2}+r not counted as before the due date 2024-03-02 18:00:00 UTC"
+        )) && w.contains("rule: the notary's seal"),
+        "{w}"
+    );
+}
+
+#[test]
+fn before_duedate_takes_the_deadline_snapshot_for_the_current_due_date() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    let due = timestamp::parse("2024-03-02 18:00:00 UTC").unwrap();
+    deadlines::publish_due(&root, "c1", "ps1", Some(due)).unwrap();
+    let kept = format!("ps1+{T1}+r");
+    write_tree(
+        &root.join("c1/.nbk8s-notary/deadline/alice/ps1"),
+        &[("p.ipynb", "at the deadline")],
+    );
+    let snap = |due: &str, copy: &str| {
+        serde_json::json!({"alice/ps1": {"due": due, "taken": "2024-03-02T18:05:00Z",
+            "submission": kept, "receipt": R1, "copy": copy}})
+    };
+    write_index(
+        &root,
+        serde_json::json!({}),
+        snap("2024-03-02T18:00:00Z", "deadline/alice/ps1"),
+    );
+    let template = t.path().to_path_buf();
+    let mut req = request(&root, &template);
+    req.before_duedate = true;
+    req.students = Some("alice");
+    let out = collect(&req).unwrap();
+    assert_eq!(out.records[0].timestamp, T1);
+    let dest = t.path().join("submitted/alice/ps1");
+    assert_eq!(
+        fs::read_to_string(dest.join("p.ipynb")).unwrap(),
+        "at the deadline"
+    );
+    assert_eq!(fs::read_to_string(dest.join("timestamp.txt")).unwrap(), T1);
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains(&format!(
+            "taken from the notary's deadline snapshot at 2024-03-02T18:00:00.000000Z \
+             (submission {kept}, receipt 1111-1111-1111-1111)"
+        )),
+        "{w}"
+    );
+    // Taken for another due date (an extension since), or with its copy elsewhere: ignored.
+    for (due, copy) in [
+        ("2024-03-01T18:00:00Z", "deadline/alice/ps1"),
+        ("2024-03-02T18:00:00Z", "deadline/bob/ps1"),
+    ] {
+        fs::remove_dir_all(t.path().join("submitted")).unwrap();
+        write_index(&root, serde_json::json!({}), snap(due, copy));
+        let out = collect(&req).unwrap();
+        assert_eq!(out.records[0].timestamp, T2, "{due} {copy}");
+        assert!(!out.warnings.join("\n").contains("snapshot"));
+    }
 }
