@@ -38,6 +38,7 @@ from ._types import (
     ReleasedListing,
     Removal,
     StudentSeals,
+    StudentsDueDates,
     SubmissionListing,
     Submitted,
     Unreleased,
@@ -76,6 +77,7 @@ __all__ = [
     "run_cli",
     "short_receipt",
     "student_seals",
+    "students_due_dates",
     "submit",
     "unrelease_assignment",
     "validate_id",
@@ -245,6 +247,9 @@ def due_dates(
     assignment: Optional[str] = None,
     at: Optional[str] = None,
 ) -> DueDates: ...
+def students_due_dates(
+    root: str, course: str, assignment: str, students: Sequence[str]
+) -> StudentsDueDates: ...
 def publish_due_date(
     root: str, course: str, assignment: str, due: Optional[str]
 ) -> DuePublished: ...

@@ -232,6 +232,11 @@ class DueDates(TypedDict):
     warnings: list[str]
 
 
+class StudentsDueDates(TypedDict):
+    students: dict[str, DueInfo]  # student -> their due date for the assignment
+    warnings: list[str]
+
+
 class DuePublished(TypedDict):
     path: str
     changed: bool

@@ -161,16 +161,19 @@ def sync_extensions(ex: "Exchange", course: str, assignment: str, students: List
                 gb_assignment = gb.find_assignment(assignment)
             except MissingEntry:
                 return
+            found = _core.students_due_dates(ex.root, course, assignment, students)
+            for warning in found["warnings"]:
+                ex.log.warning(warning)
             for student in students:
-                _sync_one(ex, gb, gb_assignment, course, assignment, student)
+                info = found["students"].get(student)
+                _sync_one(ex, gb, gb_assignment, info, assignment, student)
     except Exception as err:  # noqa: BLE001 - collect itself succeeded; say what is missing
         ex.log.warning(
             "Could not copy the extensions of %s into the gradebook: %s", assignment, err
         )
 
 
-def _sync_one(ex, gb, gb_assignment, course: str, assignment: str, student: str) -> None:
-    info = due_info(ex, course, student, assignment)
+def _sync_one(ex, gb, gb_assignment, info, assignment: str, student: str) -> None:
     wanted: Optional[datetime.timedelta] = None
     if info and info["extension"] is not None:
         if gb_assignment.duedate is None or info["due"] is None:

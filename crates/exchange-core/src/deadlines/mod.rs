@@ -26,6 +26,7 @@ use chrono::{Duration, NaiveDateTime};
 
 pub use store::{
     publish_all_due, publish_due, read_course, read_student, set_extension, set_extensions,
+    students_due,
 };
 
 /// The reserved file name, in `outbound/` and in `feedback_public/{student}/`.

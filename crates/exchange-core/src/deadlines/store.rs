@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 
 use super::json::{decode_course, decode_student, encode_course, encode_student};
-use super::{CourseDeadlines, Extension, Granted, StudentDeadlines, FILE_NAME};
+use super::{CourseDeadlines, Due, Extension, Granted, StudentDeadlines, FILE_NAME};
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
 use crate::layout::{display, Course};
@@ -80,6 +80,39 @@ pub fn read_student(
     validate(IdKind::Student, student)?;
     let path = student_file(&course, student);
     Ok(decode_at(&path, warnings, decode_student))
+}
+
+/// Each of `students`' due date for `assignment` in `course` (their extension applied),
+/// for many students at once: the course-wide file is read once and the students' files in
+/// parallel, so a collect of a whole class costs one round trip per student, at 16 at a
+/// time, not a read of the course file each. Fails only on an unsafe id.
+pub fn students_due(
+    root: &Path,
+    course: &str,
+    assignment: &str,
+    students: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(String, Due)>> {
+    validate(IdKind::Assignment, assignment)?;
+    for student in students {
+        validate(IdKind::Student, student)?;
+    }
+    let course_deadlines = read_course(root, course, warnings)?;
+    let course = Course::new(root, course)?;
+    let read = crate::ops::inbound::par_io(students, |student| {
+        let mut mine = Vec::new();
+        let path = student_file(&course, student);
+        let theirs: StudentDeadlines = decode_at(&path, &mut mine, decode_student);
+        let due = Due::of(assignment, &course_deadlines, &theirs);
+        ((student.clone(), due), mine)
+    });
+    Ok(read
+        .into_iter()
+        .map(|(due, mine)| {
+            warnings.extend(mine);
+            due
+        })
+        .collect())
 }
 
 fn decode_at<T: Default>(
