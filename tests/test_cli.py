@@ -2,25 +2,18 @@
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
 
 from nbgrader_k8s_exchange import _cli
 from nbgrader_k8s_exchange.kubespawner import exchange_mounts
-
-
-def _script() -> str:
-    """The installed console script, next to this interpreter."""
-    path = os.path.join(os.path.dirname(sys.executable), "nbgrader-k8s")
-    return path if os.path.exists(path) else shutil.which("nbgrader-k8s") or path
+from tests.admin_cli import script
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [_script(), *args], capture_output=True, text=True, stdin=subprocess.DEVNULL
+        [script(), *args], capture_output=True, text=True, stdin=subprocess.DEVNULL
     )
 
 

@@ -5,7 +5,6 @@ tests/e2e/test_browser.py."""
 
 import datetime
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -19,22 +18,11 @@ from dateutil.tz import gettz
 from nbgrader_k8s_exchange import _core
 from nbgrader_k8s_exchange.demo import Course
 from nbgrader_k8s_exchange.labext.handlers import tab_status
+from tests.admin_cli import admin_ok
 
 UTC = datetime.timezone.utc
 TOKEN = "labext-test-token"
 CACHE = ".local/share/jupyter/nbgrader_cache/course101"
-
-
-def _cli(course, *args):
-    script = os.path.join(os.path.dirname(sys.executable), "nbgrader-k8s")
-    proc = subprocess.run(
-        [script, "--root", str(course.exchange), *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def _free_port():
@@ -124,7 +112,7 @@ def test_the_tab_endpoint_gives_due_dates_and_seal_statuses(course, alice):
     assert _by_assignment(status) == {"ps1": f"due {_shown(due)} · 2d 0h left", "ps2": None}
 
     # Her extension, hers alone: the tab says so, bob's course-wide date stays.
-    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
+    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
     later = due + datetime.timedelta(days=1)
     shown = _by_assignment(alice.get("nbgrader-k8s/assignments?course_id=course101"))
     assert shown["ps1"] == f"due {_shown(later)} (extension) · 3d 0h left"
@@ -133,7 +121,7 @@ def test_the_tab_endpoint_gives_due_dates_and_seal_statuses(course, alice):
     course.submit_answer("alice", "ps1", True)
     assert alice.get("nbgrader-k8s/assignments")["submissions"] == []
     # Sealed by a notary pass; a second submission is not sealed yet.
-    _cli(course, "notary", "run", "--once")
+    admin_ok(course, "notary", "run", "--once")
     course.student("alice", "submit", "ps1")
     [first, second] = alice.get("nbgrader-k8s/assignments")["submissions"]
     assert first["timestamp"] < second["timestamp"]
@@ -150,7 +138,7 @@ def test_the_tab_endpoint_gives_due_dates_and_seal_statuses(course, alice):
     inbox = course.exchange / "course101" / "inbound" / "alice"
     edited = next(p for p in sorted(inbox.iterdir()) if first["timestamp"] in p.name)
     (edited / "squares.ipynb").write_text("{}")
-    _cli(course, "notary", "run", "--once")
+    admin_ok(course, "notary", "run", "--once")
     [first, second] = alice.get("nbgrader-k8s/assignments")["submissions"]
     assert first["seal_text"].endswith(" · modified after it was sealed"), first
     assert second["seal_text"].startswith("sealed at ")

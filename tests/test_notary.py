@@ -7,39 +7,10 @@ deletions, backdated plants, a hand-edited ledger) is exposed.
 import datetime
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-
-def _script() -> str:
-    path = os.path.join(os.path.dirname(sys.executable), "nbgrader-k8s")
-    return path if os.path.exists(path) else shutil.which("nbgrader-k8s") or path
-
-
-def notary(course, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [_script(), "--root", str(course.exchange), "notary", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def one_pass(course) -> None:
-    proc = notary(course, "run", "--once")
-    assert proc.returncode == 0, proc.stderr
-
-
-def ledger(course) -> list:
-    path = course.exchange / ".nbk8s-notary" / course.course_id / "ledger.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def events(course, kind: str) -> list:
-    return [r for r in ledger(course) if r["event"] == kind]
+from tests.admin_cli import events, inbox, notary, notary_pass, submissions
 
 
 def receipt(submission: Path) -> str:
@@ -54,14 +25,6 @@ def receipt(submission: Path) -> str:
     return hashlib.sha256(b"".join(r for _, r in sorted(records))).hexdigest()
 
 
-def inbox(course, student: str) -> Path:
-    return course.exchange / course.course_id / "inbound" / student
-
-
-def submissions(course, student: str) -> list:
-    return sorted(p for p in inbox(course, student).iterdir() if not p.name.startswith("."))
-
-
 def utc(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -70,7 +33,7 @@ def test_submit_seal_receipt_edit_backdate_delete_and_tamper(released):
     course = released
     course.submit_answer("alice", "ps1", correct=True)
     course.submit_answer("bob", "ps1", correct=False)
-    one_pass(course)
+    notary_pass(course)
     (alice,) = submissions(course, "alice")
     seals = {s["student"]: s for s in events(course, "seal")}
     assert set(seals) == {"alice", "bob"}
@@ -101,7 +64,7 @@ def test_submit_seal_receipt_edit_backdate_delete_and_tamper(released):
     (planted / "timestamp.txt").write_text(stamp)
     # And bob deletes his real submission.
     shutil.rmtree(bob_first)
-    one_pass(course)
+    notary_pass(course)
 
     (changed,) = events(course, "changed")
     assert (changed["student"], changed["submission"]) == ("alice", alice.name)

@@ -7,17 +7,11 @@ date" (docs/notary.md, docs/deadlines.md)."""
 import datetime
 import json
 import shutil
-import subprocess
 import time
 
-from tests.test_notary import _script, events, inbox, notary, submissions
+from tests.admin_cli import admin, events, inbox, notary, notary_pass, submissions
 
 UTC = datetime.timezone.utc
-
-
-def run_once(course, *extra: str) -> None:
-    proc = notary(course, "run", "--once", *extra)
-    assert proc.returncode == 0, proc.stderr
 
 
 def set_due(course, when: datetime.datetime) -> None:
@@ -25,17 +19,8 @@ def set_due(course, when: datetime.datetime) -> None:
     stamp = when.strftime("%Y-%m-%d %H:%M:%S UTC")
     course.instructor("db", "assignment", "add", "ps1", f"--duedate={stamp}")
     gradebook = course.instructor_dir / "gradebook.db"
-    proc = cli(course, "deadlines", "publish", "course101", "--gradebook", str(gradebook))
+    proc = admin(course, "deadlines", "publish", "course101", "--gradebook", str(gradebook))
     assert proc.returncode == 0, proc.stderr
-
-
-def cli(course, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [_script(), "--root", str(course.exchange), *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def collected(course, student: str):
@@ -50,11 +35,11 @@ def edit_in_place(submission) -> None:
 def test_collect_takes_the_sealed_copy_of_a_submission_edited_after_its_seal(released):
     course = released
     course.submit_answer("alice", "ps1", correct=True)
-    run_once(course, "--keep-sealed", "course101")
+    notary_pass(course, "--keep-sealed", "course101")
     (sub,) = submissions(course, "alice")
     sealed_text = next(sub.glob("*.ipynb")).read_text()
     edit_in_place(sub)
-    run_once(course, "--keep-sealed", "course101")
+    notary_pass(course, "--keep-sealed", "course101")
     assert [e["submission"] for e in events(course, "changed")] == [sub.name]
 
     out = course.instructor("collect", "ps1")
@@ -72,7 +57,7 @@ def test_before_duedate_takes_the_deadline_snapshot_after_an_edit_and_a_late_sub
     on_time_text = next(on_time.glob("*.ipynb")).read_text()
     time.sleep(1.2)
     set_due(course, datetime.datetime.now(UTC))
-    run_once(course, "--deadline-grace", "0s")
+    notary_pass(course, "--deadline-grace", "0s")
     (snap,) = events(course, "deadline_snapshot")
     assert (snap["submission"], snap["copy"]) == (on_time.name, "deadline/alice/ps1")
 
@@ -80,7 +65,7 @@ def test_before_duedate_takes_the_deadline_snapshot_after_an_edit_and_a_late_sub
     edit_in_place(on_time)
     time.sleep(1.2)
     course.submit_answer("alice", "ps1", correct=False)
-    run_once(course, "--deadline-grace", "0s")
+    notary_pass(course, "--deadline-grace", "0s")
     assert len(events(course, "deadline_snapshot")) == 1, "taken once"
 
     out = course.instructor("collect", "--before-duedate", "ps1")
@@ -100,7 +85,7 @@ def test_before_duedate_takes_the_deadline_snapshot_after_an_edit_and_a_late_sub
 def test_a_backdated_plant_after_the_due_date_is_not_before_it(released):
     course = released
     course.submit_answer("bob", "ps1", correct=False)
-    run_once(course)  # sealed at once: within the tolerance of its claim
+    notary_pass(course)  # sealed at once: within the tolerance of its claim
     (real,) = submissions(course, "bob")
     time.sleep(1.2)
     due = datetime.datetime.now(UTC).replace(microsecond=0)
@@ -113,7 +98,7 @@ def test_a_backdated_plant_after_the_due_date_is_not_before_it(released):
     notebook = next(planted.glob("*.ipynb"))
     notebook.write_text(notebook.read_text().replace("squares", "squares  # planted"))
     time.sleep(6)
-    run_once(course, "--deadline-grace", "1h")  # no snapshot yet: the rule alone decides
+    notary_pass(course, "--deadline-grace", "1h")  # no snapshot yet: the rule alone decides
     (plant_seal,) = [s for s in events(course, "seal") if s["submission"] == planted.name]
     assert plant_seal["claimed"] == claimed
 

@@ -3,9 +3,6 @@ them: all through the real nbgrader CLI and the real ``nbgrader-k8s`` script."""
 
 import datetime
 import json
-import os
-import subprocess
-import sys
 import time
 
 from dateutil.tz import gettz
@@ -13,21 +10,10 @@ from nbgrader.api import Gradebook
 from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
 
 from nbgrader_k8s_exchange.demo import Course
+from tests.admin_cli import admin_ok
 from tests.tree import visible
 
 UTC = datetime.timezone.utc
-
-
-def _cli(course, *args):
-    script = os.path.join(os.path.dirname(sys.executable), "nbgrader-k8s")
-    proc = subprocess.run(
-        [script, "--root", str(course.exchange), *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def _set_due(course, when):
@@ -55,7 +41,7 @@ def test_students_see_their_own_due_date_and_time_left(tmp_path):
     line = _line(course.student("bob", "list"), "course101 ps1")
     assert line.endswith(f"course101 ps1, due {_shown(due, 'Europe/Berlin')}, 2d 0h left")
 
-    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
+    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
     later = due + datetime.timedelta(days=1)
     line = _line(course.student("alice", "list"), "course101 ps1")
     assert line.endswith(f"due {_shown(later, 'Europe/Berlin')} with your extension, 3d 0h left")
@@ -79,7 +65,7 @@ def test_the_assignments_tab_gets_the_due_date_in_the_list_data(released, monkey
     due = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(hours=3)
     _set_due(course, due)
     course.instructor("release_assignment", "ps1", "--force")
-    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--until", "2099-01-01")
+    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--until", "2099-01-01")
     for student, expected_due, extension in (
         ("bob", due.strftime("%Y-%m-%dT%H:%M:%S.000000Z"), False),
         ("alice", "2099-01-01T00:00:00.000000Z", True),
@@ -103,7 +89,7 @@ def test_late_submit_warns_and_refuse_stops_it(released):
     course = released
     _set_due(course, datetime.datetime.now(UTC) - datetime.timedelta(hours=2))
     course.instructor("release_assignment", "ps1", "--force")
-    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1w")
+    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1w")
     inbound = course.exchange / "course101" / "inbound"
 
     out = course.submit_answer("bob", "ps1", True)
@@ -146,7 +132,7 @@ def test_collect_before_duedate_uses_each_students_own_due_date(released):
     time.sleep(1.2)
     course.submit_answer("alice", "ps1", True)
     course.submit_answer("bob", "ps1", True)
-    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1h")
+    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1h")
 
     course.instructor("collect", "--before-duedate", "ps1")
     submitted = course.instructor_dir / "submitted"
@@ -166,9 +152,9 @@ def test_late_penalty_and_status_use_the_extension(tmp_path):
     course.instructor("release_assignment", "ps1")
     course.submit_answer("alice", "ps1", True)
     course.submit_answer("bob", "ps1", True)
-    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "2h")
+    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "2h")
 
-    status = json.loads(_cli(course, "status", "course101", "ps1", "--json"))
+    status = json.loads(admin_ok(course, "status", "course101", "ps1", "--json"))
     rows = {r["student"]: r for r in status["assignments"][0]["per_student"]}
     assert rows["alice"]["extension"] and rows["alice"]["late_by_seconds"] == 0
     assert not rows["bob"]["extension"] and rows["bob"]["late_by_seconds"] >= 3600
@@ -185,7 +171,7 @@ def test_late_penalty_and_status_use_the_extension(tmp_path):
         assert bob.total_seconds_late >= 3600 and bob.late_submission_penalty == 2
 
     # Removing the extension reaches the gradebook with the next collect.
-    _cli(course, "deadlines", "extend", "course101", "ps1", "alice", "--remove")
+    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--remove")
     out = course.instructor("collect", "ps1")
     assert "Extension of alice on ps1 removed from the gradebook" in out
     with Gradebook(f"sqlite:///{course.instructor_dir / 'gradebook.db'}", "course101") as gb:

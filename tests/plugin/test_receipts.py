@@ -1,14 +1,16 @@
 """Receipts (issue 17): what `nbgrader submit` prints and keeps, and the sealed status that
-`nbgrader list --cached` shows the student. The notary's files come from tests/notary_standin.py.
+`nbgrader list --cached` shows the student, with the real notary (`nbgrader-k8s notary run
+--once`) writing what the student and the instructor read.
 """
 
+import datetime
 import hashlib
 import json
 import os
 
 from nbgrader_k8s_exchange import _core
 
-from ..notary_standin import NotaryStandIn
+from ..admin_cli import notary_pass, submissions
 
 CACHE = ".local/share/jupyter/nbgrader_cache/course101"
 
@@ -51,18 +53,28 @@ def test_submit_prints_and_caches_the_receipt_of_what_it_published(released):
     assert _core.manifest(str(sub))["receipt"] == receipt
 
 
+def _confirmations(course, student):
+    public = course.exchange / "course101" / "feedback_public" / student / ".nbk8s-seals.json"
+    return json.loads(public.read_text())
+
+
+def _seal(course, student, submission):
+    [seal] = [s for s in _confirmations(course, student)["seals"] if s["submission"] == submission]
+    return seal
+
+
 def test_list_cached_shows_what_the_notary_sealed_and_keeps_its_heads(released):
     course = released
     course.student("alice", "fetch_assignment", "ps1")
     course.student("alice", "submit", "ps1")
-    notary = NotaryStandIn(course.exchange, "course101")
-    [first] = notary.submissions("alice")
-    sealed = notary.seal("alice", first)
-    notary.publish()
+    notary_pass(course)
+    [first] = [p.name for p in submissions(course, "alice")]
+    sealed = _seal(course, "alice", first)
     course.student("alice", "submit", "ps1")
-    [_, second] = notary.submissions("alice")
+    [_, second] = [p.name for p in submissions(course, "alice")]
     receipt = course.student_home("alice") / CACHE / f"alice+ps1+{_ts(first)}" / ".nbk8s-receipt"
     short = _core.short_receipt(receipt.read_text().strip())
+    assert sealed["receipt"] == receipt.read_text().strip(), "the notary sealed what was handed in"
 
     out = course.student("alice", "list", "--cached")
     lines = {_ts(sub): _line(out, _ts(sub)) for sub in (first, second)}
@@ -70,14 +82,13 @@ def test_list_cached_shows_what_the_notary_sealed_and_keeps_its_heads(released):
     assert "[not sealed yet]" in lines[_ts(second)]
     heads = course.student_home("alice") / CACHE / ".nbk8s-heads.jsonl"
     [record] = [json.loads(line) for line in heads.read_text().splitlines()]
-    assert (record["seq"], record["head"]) == (notary.seq, notary.head)
+    shown = _confirmations(course, "alice")
+    assert (record["seq"], record["head"]) == (shown["seq"], shown["head"])
 
-    # The second is sealed later, and the first is edited in place: a new head is kept,
-    # the edit shows, and a student with no confirmations (bob) sees nothing new.
-    notary.seal("alice", second)
+    # The first is edited in place, and the next pass seals the second and records the edit:
+    # a new head is kept, the edit shows.
     (course.exchange / "course101" / "inbound" / "alice" / first / "squares.ipynb").write_text("{}")
-    notary.recheck()
-    notary.publish()
+    notary_pass(course)
     out = course.student("alice", "list", "--cached")
     assert "changed since]" in _line(out, _ts(first))
     assert "[sealed at " in _line(out, _ts(second))
@@ -106,21 +117,26 @@ def test_collect_and_list_inbound_judge_by_the_notarys_seal(released):
     course = released
     course.student("alice", "fetch_assignment", "ps1")
     course.student("alice", "submit", "ps1")
-    notary = NotaryStandIn(course.exchange, "course101")
-    [sub] = notary.submissions("alice")
-    # First seen 1000 s after the time its name claims: a planted, backdated submission.
-    notary.seal("alice", sub, lag=1000)
-    notary.publish()
+    # Renamed to claim 1000 s earlier before the notary first sees it: a planted, backdated
+    # submission, which the notary seals about 1000 s after its claim.
+    [real] = submissions(course, "alice")
+    claimed = _core.parse_timestamp(_ts(real.name))
+    earlier = datetime.datetime.fromisoformat(claimed) - datetime.timedelta(seconds=1000)
+    stamp = earlier.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    planted = real.with_name(f"ps1+{stamp}+planted0001")
+    real.rename(planted)
+    (planted / "timestamp.txt").write_text(stamp)
+    notary_pass(course)
     out = course.instructor("list", "--inbound")
     assert "may be backdated" in out and "rule: the notary's seal" in out
-    (course.exchange / "course101" / "inbound" / "alice" / sub / "squares.ipynb").write_text("{}")
-    notary.recheck()
-    notary.publish()
+    (planted / "squares.ipynb").write_text("{}")
+    notary_pass(course)
+    sealed = _seal(course, "alice", planted.name)["sealed"]
     out = course.instructor("collect", "ps1")
-    assert "1000 s later" in out and "rule: the notary's seal" in out
-    assert f"modified after it was sealed at {notary.seals['alice/' + sub]['sealed']}" in out
+    assert "the notary first saw it 10" in out and "rule: the notary's seal" in out
+    assert f"modified after it was sealed at {sealed}" in out
     # A garbled index never breaks collect: a warning, and the ctime rule.
-    (notary.copies / "index.json").write_text('{"seals": [')
+    (course.exchange / "course101" / ".nbk8s-notary" / "index.json").write_text('{"seals": [')
     out = course.instructor("collect", "--update", "ps1")
     assert "index was not read, using the ctime rule" in out
     assert "rule: the notary's seal" not in out
