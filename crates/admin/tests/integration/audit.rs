@@ -383,7 +383,12 @@ fn under_fs_group_real_problems_are_still_findings() {
 fn with_the_notarys_index_sealed_times_judge_and_edits_after_the_seal_are_found() {
     let ex = clean_course();
     let sealed = ex.path("c1/inbound/alice");
-    let alice = fs::read_dir(&sealed).unwrap().next().unwrap().unwrap().path();
+    let alice = fs::read_dir(&sealed)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     ex.run(&["notary", "run", "--once"]).ok();
     fs::write(alice.join("squares.ipynb"), "{\"cells\": [\"after\"]}").unwrap();
     // bob plants a submission claiming an hour ago, after the first pass: the second pass
