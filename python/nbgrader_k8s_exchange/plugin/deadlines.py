@@ -164,16 +164,19 @@ def sync_extensions(ex: "Exchange", course: str, assignment: str, students: List
             found = _core.students_due_dates(ex.root, course, assignment, students)
             for warning in found["warnings"]:
                 ex.log.warning(warning)
+            # One query for the assignment's rows, not one per collected student.
+            rows = {sub.student_id: sub for sub in gb_assignment.submissions}
             for student in students:
                 info = found["students"].get(student)
-                _sync_one(ex, gb, gb_assignment, info, assignment, student)
+                _sync_one(ex, gb, gb_assignment, info, rows.get(student), student)
     except Exception as err:  # noqa: BLE001 - collect itself succeeded; say what is missing
         ex.log.warning(
             "Could not copy the extensions of %s into the gradebook: %s", assignment, err
         )
 
 
-def _sync_one(ex, gb, gb_assignment, info, assignment: str, student: str) -> None:
+def _sync_one(ex, gb, gb_assignment, info, submission, student: str) -> None:
+    assignment = gb_assignment.name
     wanted: Optional[datetime.timedelta] = None
     if info and info["extension"] is not None:
         if gb_assignment.duedate is None or info["due"] is None:
@@ -186,9 +189,7 @@ def _sync_one(ex, gb, gb_assignment, info, assignment: str, student: str) -> Non
             return
         due = datetime.datetime.fromisoformat(info["due"].replace("Z", "+00:00"))
         wanted = due.replace(tzinfo=None) - gb_assignment.duedate
-    try:
-        submission = gb.find_submission(assignment, student)
-    except MissingEntry:
+    if submission is None:
         if wanted is None:
             return
         gb.update_or_create_student(student)

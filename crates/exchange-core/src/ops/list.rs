@@ -19,7 +19,7 @@ use crate::names::parse_cache;
 use crate::safefs::{self, Kind};
 use crate::walk::top_notebooks;
 
-use super::{child_dirs, courses_under, feedback_keys, find_feedback, SubmissionRef, SMALL_FILE};
+use super::{child_dirs, courses_under, feedback_keys, FeedbackFiles, SubmissionRef, SMALL_FILE};
 
 use super::inbound::{par_io, FeedbackPublic, Inbound};
 
@@ -190,7 +190,7 @@ fn submission(
 /// `feedback/{timestamp}` dir (None for the instructor's inbound view).
 fn notebooks_with_feedback(
     sub: &SubmissionRef<'_>,
-    feedback_public: &Path,
+    feedback_public: &FeedbackFiles,
     local_dir: Option<&Path>,
     follow: bool,
 ) -> Vec<NotebookFeedback> {
@@ -198,7 +198,7 @@ fn notebooks_with_feedback(
         .into_iter()
         .map(|(id, nb_path)| {
             let keys = feedback_keys(sub, &id, &nb_path);
-            let exchange = find_feedback(feedback_public, &keys);
+            let exchange = feedback_public.find(&keys);
             let local = local_dir
                 .map(|d| d.join(format!("{id}.html")))
                 .filter(|p| p.is_file());
@@ -484,7 +484,7 @@ pub fn list_cached(
     let mut subs = Vec::new();
     for course_id in courses_under(&cache, courses)? {
         let course = Course::new(root, &course_id)?;
-        let feedback_public = course.feedback_public().join(student);
+        let mut feedback_public = None;
         for entry in cached_entries(&cache.join(&course_id), student) {
             let (name, assignment_id, timestamp) = entry;
             if assignment.is_some_and(|a| a != assignment_id) {
@@ -502,7 +502,10 @@ pub fn list_cached(
                 .assignment(&course_id, &assignment_id)
                 .join("feedback")
                 .join(&timestamp);
-            let notebooks = notebooks_with_feedback(&sub, &feedback_public, Some(&local_dir), true);
+            let feedback = feedback_public.get_or_insert_with(|| {
+                FeedbackFiles::list(&course.feedback_public().join(student))
+            });
+            let notebooks = notebooks_with_feedback(&sub, feedback, Some(&local_dir), true);
             subs.push(submission(&sub, notebooks, Some(local_dir)));
         }
     }

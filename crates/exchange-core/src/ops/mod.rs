@@ -15,6 +15,7 @@ pub mod remove;
 pub mod sealed;
 pub mod submit;
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -135,6 +136,48 @@ pub(crate) fn find_feedback(dir: &Path, keys: &[String]) -> Option<PathBuf> {
     keys.iter()
         .map(|k| dir.join(format!("{k}.html")))
         .find(|p| matches!(safefs::lkind(p), Ok(Some(Kind::File))))
+}
+
+/// A student's `feedback_public/{student}/`, listed once for many lookups: `list --cached`
+/// asks for every notebook of every cached submission, and one listing (open, read,
+/// release) costs fewer round trips on a network volume than a lookup per key.
+pub(crate) struct FeedbackFiles {
+    dir: PathBuf,
+    /// The regular files in `dir`; None when it could not be listed (then each key is
+    /// looked up, as [`find_feedback`] does).
+    files: Option<std::collections::HashSet<std::ffi::OsString>>,
+}
+
+impl FeedbackFiles {
+    /// List `dir` (a missing one has no files).
+    pub(crate) fn list(dir: &Path) -> FeedbackFiles {
+        let files = match safefs::open_dir(dir, true) {
+            Ok(fd) => safefs::read_entries(fd.as_fd()).ok().map(|entries| {
+                entries
+                    .into_iter()
+                    .filter(|e| matches!(e.kind_in(fd.as_fd()), Ok(Kind::File)))
+                    .map(|e| e.name)
+                    .collect()
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Default::default()),
+            Err(_) => None,
+        };
+        FeedbackFiles {
+            dir: dir.to_path_buf(),
+            files,
+        }
+    }
+
+    /// The first `{key}.html` that is a regular file, as [`find_feedback`] decides it.
+    pub(crate) fn find(&self, keys: &[String]) -> Option<PathBuf> {
+        let Some(files) = &self.files else {
+            return find_feedback(&self.dir, keys);
+        };
+        keys.iter()
+            .map(|k| format!("{k}.html"))
+            .find(|name| files.contains(std::ffi::OsStr::new(name)))
+            .map(|name| self.dir.join(name))
+    }
 }
 
 /// Prefix warnings with a student's id so the admin knows whose entry it was.
