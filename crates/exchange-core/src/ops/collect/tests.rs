@@ -233,6 +233,14 @@ fn backdated_submissions_are_flagged_unless_migrated() {
     assert!(!out.warnings.join("\n").contains("backdated"));
 }
 
+/// Collect with `req`; alice's collected `p.ipynb`, the warnings joined, the result.
+fn collect_alice(req: &CollectRequest<'_>, base: &Path) -> (String, String, Collected) {
+    let out = collect(req).unwrap();
+    let got = fs::read_to_string(base.join("submitted/alice/ps1/p.ipynb")).unwrap();
+    let warnings = out.warnings.join("\n");
+    (got, warnings, out)
+}
+
 #[test]
 fn a_submission_claiming_now_is_not_flagged() {
     let t = tempfile::tempdir().unwrap();
@@ -305,10 +313,8 @@ fn a_submission_changed_after_its_seal_is_collected_from_the_sealed_copy() {
     let template = t.path().to_path_buf();
     let mut req = request(&root, &template);
     req.students = Some("alice");
-    let out = collect(&req).unwrap();
-    let got = fs::read_to_string(t.path().join("submitted/alice/ps1/p.ipynb")).unwrap();
+    let (got, w, out) = collect_alice(&req, t.path());
     assert_eq!(got, "as sealed");
-    let w = out.warnings.join("\n");
     assert!(
         w.contains(&format!(
             "{name} modified after it was sealed at 2024-03-03T13:00:05.000000Z"
@@ -323,10 +329,8 @@ fn a_submission_changed_after_its_seal_is_collected_from_the_sealed_copy() {
     let elsewhere = serde_json::json!({format!("alice/{name}"):
         seal(T3, "2024-03-03T13:00:05Z", "changed", Some("../../secret"))});
     write_index(&root, elsewhere, serde_json::json!({}));
-    let out = collect(&req).unwrap();
-    let got = fs::read_to_string(t.path().join("submitted/alice/ps1/p.ipynb")).unwrap();
+    let (got, w, _) = collect_alice(&req, t.path());
     assert_eq!(got, "3");
-    let w = out.warnings.join("\n");
     assert!(
         w.contains("modified after it was sealed") && !w.contains("sealed copy"),
         "{w}"
@@ -339,14 +343,9 @@ fn a_submission_changed_after_its_seal_is_collected_from_the_sealed_copy() {
     )
     .unwrap();
     write_index(&root, seals, serde_json::json!({}));
-    let out = collect(&req).unwrap();
-    let got = fs::read_to_string(t.path().join("submitted/alice/ps1/p.ipynb")).unwrap();
+    let (got, w, _) = collect_alice(&req, t.path());
     assert_eq!(got, "3");
-    assert!(
-        out.warnings.join("\n").contains("cannot be opened"),
-        "{:?}",
-        out.warnings
-    );
+    assert!(w.contains("cannot be opened"), "{w}");
 }
 
 #[test]
