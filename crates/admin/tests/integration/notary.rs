@@ -2,26 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::util::*;
-
-fn ledger_path(ex: &Exchange, course: &str) -> PathBuf {
-    ex.path(&format!(".nbk8s-notary/{course}/ledger.jsonl"))
-}
-
-/// The ledger's records.
-fn ledger(ex: &Exchange, course: &str) -> Vec<Value> {
-    fs::read_to_string(ledger_path(ex, course))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn events<'a>(recs: &'a [Value], event: &str) -> Vec<&'a Value> {
     recs.iter().filter(|r| r["event"] == event).collect()
@@ -41,10 +28,6 @@ fn receipt_of(dir: &Path) -> String {
     exchange_core::receipt::Manifest::of(dir, 0, 0)
         .unwrap()
         .receipt()
-}
-
-fn name_of(dir: &Path) -> String {
-    dir.file_name().unwrap().to_str().unwrap().to_string()
 }
 
 #[test]

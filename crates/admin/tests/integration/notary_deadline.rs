@@ -1,23 +1,14 @@
 //! `nbgrader-k8s notary`: deadline snapshots (docs/notary.md, docs/deadlines.md).
 
 use std::fs;
-use std::path::Path;
 
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
 use crate::util::*;
 
-fn ledger(ex: &Exchange) -> Vec<Value> {
-    fs::read_to_string(ex.path(".nbk8s-notary/c1/ledger.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn snapshots(ex: &Exchange, student: &str) -> Vec<Value> {
-    ledger(ex)
+    ledger(ex, "c1")
         .into_iter()
         .filter(|r| r["event"] == "deadline_snapshot" && r["student"] == student)
         .collect()
@@ -35,10 +26,6 @@ fn at(secs: i64) -> (String, String) {
         t.format("%Y-%m-%d %H:%M:%S%.6f UTC").to_string(),
         t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
     )
-}
-
-fn name_of(dir: &Path) -> String {
-    dir.file_name().unwrap().to_str().unwrap().to_string()
 }
 
 #[test]

@@ -237,3 +237,22 @@ pub fn secret_key(secret: &str, nb: &str) -> String {
     };
     exchange_core::keys::feedback_keys(&input, || None).remove(0)
 }
+
+/// Where the notary keeps `course`'s ledger.
+pub fn ledger_path(ex: &Exchange, course: &str) -> PathBuf {
+    ex.path(&format!(".nbk8s-notary/{course}/ledger.jsonl"))
+}
+
+/// The notary's ledger records of `course`.
+pub fn ledger(ex: &Exchange, course: &str) -> Vec<serde_json::Value> {
+    fs::read_to_string(ledger_path(ex, course))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A directory's own name.
+pub fn name_of(dir: &Path) -> String {
+    dir.file_name().unwrap().to_str().unwrap().to_string()
+}
