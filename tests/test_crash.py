@@ -64,11 +64,23 @@ def _staging(dirs) -> set:
     return found
 
 
-def _run_and_kill(course, user, args, watch, cwd):
-    """Start `nbgrader ARGS` as `user`; once a new staging entry appears in one of the dirs
-    `watch()` gives (it has started writing), wait 0-30 ms more and SIGKILL it.
+def _touched(dirs) -> set:
+    """`_staging(dirs)` and each dir's mtime: a sign of writing that outlasts a temp file too
+    short-lived for the poll to see on a loaded machine."""
+    found = _staging(dirs)
+    for d in dirs:
+        try:
+            found.add((d, os.stat(d).st_mtime_ns))
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def _run_and_kill(course, user, args, watch, cwd, delay, started=_staging):
+    """Start `nbgrader ARGS` as `user`; once `started` finds something new in the dirs
+    `watch()` gives (it has started writing), wait 0-`delay` s more and SIGKILL it.
     Returns whether it was killed (it may finish first)."""
-    before = _staging(watch())
+    before = started(watch())
     proc = subprocess.Popen(
         [course.python, "-m", "nbgrader", *args],
         cwd=cwd,
@@ -78,9 +90,9 @@ def _run_and_kill(course, user, args, watch, cwd):
         stdin=subprocess.DEVNULL,
     )
     try:
-        while proc.poll() is None and not (_staging(watch()) - before):
+        while proc.poll() is None and not (started(watch()) - before):
             time.sleep(0.0005)
-        time.sleep(random.uniform(0, 0.03))
+        time.sleep(random.uniform(0, delay))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -103,14 +115,21 @@ def course(tmp_path):
     return course
 
 
-def _killed_runs(course, user, args, watch, cwd, check, before=lambda: None):
-    """KILLS killed runs, each followed by `check`, then a rerun that must succeed."""
-    killed = 0
-    for _ in range(KILLS):
+def _killed_runs(course, user, args, watch, cwd, check, before=lambda: None, started=_staging):
+    """Runs until KILLS of them were killed mid-write, each followed by `check`, then a rerun
+    that must succeed. `before` gives each run work to do. A run that finished before its kill
+    halves the delay before the next kill (on a loaded machine the writes take less time than
+    the delay); after 3 * KILLS + 3 runs with fewer kills the test fails."""
+    killed, runs, delay = 0, 0, 0.03
+    while killed < KILLS and runs < 3 * KILLS + 3:
         before()
-        killed += _run_and_kill(course, user, args, watch, cwd)
+        if _run_and_kill(course, user, args, watch, cwd, delay, started):
+            killed += 1
+        else:
+            delay /= 2
+        runs += 1
         check()
-    assert killed > 0, "no run was killed mid-write"
+    assert killed == KILLS, f"only {killed} of {runs} runs were killed mid-write"
     before()
     out = course._run(user, cwd, args, check=True)
     check()
@@ -187,9 +206,13 @@ def test_killed_collect_update(course):
             [source] = [s for s in _data_entries(inbox) if got["timestamp.txt"].decode() in s.name]
             assert got == _tree(source)
 
+    def newer():
+        # A run that finished took the newest; each run gets a newer one to replace it with.
+        _core.submit(ex, "course101", "alice", "ps1", str(home / "ps1"), _stamp(), cache)
+
     args = ("collect", "ps1", "--update")
     out = _killed_runs(
-        course, "instructor", args, lambda: [submitted], course.instructor_dir, check
+        course, "instructor", args, lambda: [submitted], course.instructor_dir, check, newer
     )
     assert (submitted / "ps1" / "data0" / "f0.txt").read_text() == "changed", out
 
@@ -227,7 +250,8 @@ def test_killed_release_feedback(course):
     stage("new")
     watch = lambda: list(public.glob("s*"))  # noqa: E731
     args = ("release_feedback", "ps1")
-    _killed_runs(course, "instructor", args, watch, course.instructor_dir, check)
+    # Each student's files are replaced through a temp file living well under a millisecond.
+    _killed_runs(course, "instructor", args, watch, course.instructor_dir, check, started=_touched)
     for s in range(STUDENTS):
         for html in (public / f"s{s}").glob("*.html"):
             assert html.read_bytes().startswith(b"<html>new")
