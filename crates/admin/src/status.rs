@@ -21,7 +21,8 @@ use crate::roster::{gradebook_due_dates, gradebook_students};
     about = "Per assignment: students, submitted, late, resubmissions, feedback released, last activity",
     long_about = "Summarise each assignment of COURSE (released in outbound/, submitted in \
         inbound/ or known to the gradebook): how many students there are (the gradebook's \
-        roster with --gradebook, else the student directories in inbound/), how many \
+        roster with --gradebook, else the student directories in inbound/ and \
+        feedback_public/), how many \
         submitted, how many of those are late (newest submission after the student's own due \
         date: --due, else the gradebook, else the published outbound/.nbk8s-deadlines.json, \
         with the student's extension from feedback_public/{student}/.nbk8s-deadlines.json \
@@ -129,8 +130,7 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     let released: BTreeSet<String> = child_ids(&course.outbound(), IdKind::Assignment)
         .into_iter()
         .collect();
-    let student_dirs = child_ids(&course.inbound(), IdKind::Student);
-    let roster = roster.unwrap_or(student_dirs);
+    let roster = roster.unwrap_or_else(|| student_dirs(&course));
     let mut names: BTreeSet<String> = released.clone();
     names.extend(dues.keys().cloned());
     names.extend(listing.assignments.iter().map(|g| g.assignment_id.clone()));
@@ -189,6 +189,17 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// The students the exchange knows without a gradebook: a directory in inbound/ (a submit or
+/// provisioning made it) or in feedback_public/ (an extension or feedback was published to a
+/// student whose inbox does not exist yet, e.g. one who never started their server).
+fn student_dirs(course: &exchange_core::layout::Course) -> Vec<String> {
+    let mut found: BTreeSet<String> = child_ids(&course.inbound(), IdKind::Student)
+        .into_iter()
+        .collect();
+    found.extend(child_ids(&course.feedback_public(), IdKind::Student));
+    found.into_iter().collect()
 }
 
 /// What the notary last measured of the course's inboxes (its `usage.json`), if it runs.

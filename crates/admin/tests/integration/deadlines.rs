@@ -127,6 +127,38 @@ fn publish_then_extend_changes_only_that_students_late_by() {
     assert!(bob.contains("30m 0s"), "{table}");
 }
 
+/// A student granted an extension before their inbox exists (they never started their server)
+/// is still one of the course's students in `status`, with their own due date.
+#[test]
+fn status_lists_a_student_with_an_extension_and_no_inbox() {
+    let (ex, db) = course();
+    let gradebook = db.to_str().unwrap();
+    ex.run(&["deadlines", "publish", "c1", "--gradebook", gradebook])
+        .ok();
+    assert!(!ex.path("c1/inbound/dora").exists());
+    ex.run(&["deadlines", "extend", "c1", "ps1", "dora", "--by", "2d"])
+        .ok();
+    let rows = per_student(&ex);
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "carol", "dora"]);
+    assert_eq!(
+        rows[3],
+        (
+            "dora".into(),
+            "2024-03-03T12:00:00.000000".into(),
+            true,
+            None
+        )
+    );
+    let table = ex.run(&["status", "c1"]).ok().stdout;
+    let ps1: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(
+        &ps1[..6],
+        ["ps1", "yes", "2024-03-01", "12:00", "4", "2"],
+        "{table}"
+    );
+}
+
 #[test]
 fn import_checks_every_row_before_writing() {
     let (ex, db) = course();
