@@ -262,12 +262,10 @@ fn a_submission_claiming_now_is_not_flagged() {
 
 #[test]
 fn before_duedate_uses_each_students_own_due_date() {
-    let t = exchange();
-    let root = t.path().join("ex");
-    let template = t.path().to_path_buf();
     // Published course-wide due date between T1 and T2; alice has a day more.
+    let (t, root) = published_due("2024-03-01 18:00:00 UTC");
+    let template = t.path().to_path_buf();
     let due = timestamp::parse("2024-03-01 18:00:00 UTC").unwrap();
-    deadlines::publish_due(&root, "c1", "ps1", Some(due)).unwrap();
     let extra = deadlines::Extension::By(86_400);
     deadlines::set_extension(&root, "c1", "alice", "ps1", Some(extra), due).unwrap();
     let mut req = request(&root, &template);
@@ -282,6 +280,23 @@ fn before_duedate_uses_each_students_own_due_date() {
 }
 
 const R1: &str = "1111111111111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+/// An exchange whose c1/ps1 has the course-wide due date `due` published; its root.
+fn published_due(due: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = exchange();
+    let root = t.path().join("ex");
+    let due = timestamp::parse(due).unwrap();
+    deadlines::publish_due(&root, "c1", "ps1", Some(due)).unwrap();
+    (t, root)
+}
+
+/// `collect --before-duedate` of alice alone, into `template`.
+fn alice_before_duedate<'a>(root: &'a Path, template: &'a Path) -> CollectRequest<'a> {
+    let mut req = request(root, template);
+    req.before_duedate = true;
+    req.students = Some("alice");
+    req
+}
 
 /// Write the notary's index of c1 with `seals` and `deadlines` (JSON objects).
 fn write_index(root: &Path, seals: serde_json::Value, deadlines: serde_json::Value) {
@@ -350,19 +365,14 @@ fn a_submission_changed_after_its_seal_is_collected_from_the_sealed_copy() {
 
 #[test]
 fn before_duedate_skips_a_claim_its_seal_contradicts() {
-    let t = exchange();
-    let root = t.path().join("ex");
-    let due = timestamp::parse("2024-03-02 18:00:00 UTC").unwrap();
-    deadlines::publish_due(&root, "c1", "ps1", Some(due)).unwrap();
+    let (t, root) = published_due("2024-03-02 18:00:00 UTC");
     // T2 claims to be before the due date, but the notary first saw it a day later.
     let seals = serde_json::json!({
         format!("alice/ps1+{T1}+r"): seal(T1, "2024-03-01T12:01:00Z", "sealed", None),
         format!("alice/ps1+{T2}+r"): seal(T2, "2024-03-03T11:00:00Z", "sealed", None)});
     write_index(&root, seals, serde_json::json!({}));
     let template = t.path().to_path_buf();
-    let mut req = request(&root, &template);
-    req.before_duedate = true;
-    req.students = Some("alice");
+    let req = alice_before_duedate(&root, &template);
     let out = collect(&req).unwrap();
     assert_eq!(out.records[0].timestamp, T1);
     let w = out.warnings.join("\n");
@@ -376,10 +386,7 @@ fn before_duedate_skips_a_claim_its_seal_contradicts() {
 
 #[test]
 fn before_duedate_takes_the_deadline_snapshot_for_the_current_due_date() {
-    let t = exchange();
-    let root = t.path().join("ex");
-    let due = timestamp::parse("2024-03-02 18:00:00 UTC").unwrap();
-    deadlines::publish_due(&root, "c1", "ps1", Some(due)).unwrap();
+    let (t, root) = published_due("2024-03-02 18:00:00 UTC");
     let kept = format!("ps1+{T1}+r");
     write_tree(
         &root.join("c1/.nbk8s-notary/deadline/alice/ps1"),
@@ -395,9 +402,7 @@ fn before_duedate_takes_the_deadline_snapshot_for_the_current_due_date() {
         snap("2024-03-02T18:00:00Z", "deadline/alice/ps1"),
     );
     let template = t.path().to_path_buf();
-    let mut req = request(&root, &template);
-    req.before_duedate = true;
-    req.students = Some("alice");
+    let req = alice_before_duedate(&root, &template);
     let out = collect(&req).unwrap();
     assert_eq!(out.records[0].timestamp, T1);
     let dest = t.path().join("submitted/alice/ps1");
