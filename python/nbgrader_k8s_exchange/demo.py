@@ -246,6 +246,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("dir", nargs="?", help="where to build the course (default: a temp dir)")
     opts = parser.parse_args(argv)
     base = Path(opts.dir) if opts.dir else Path(tempfile.mkdtemp(prefix="nbgrader-k8s-demo-"))
+    if base.exists() and not base.is_dir():
+        print(f"{base} is not a directory; give an empty or new directory", file=sys.stderr)
+        return 2
     if base.exists() and any(base.iterdir()):
         print(f"{base} is not empty; give an empty or new directory", file=sys.stderr)
         return 2
