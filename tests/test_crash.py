@@ -1,5 +1,6 @@
 """Crash tests through the real `nbgrader` CLI: each writing operation is SIGKILLed once it has
-started writing (its staging appeared), after a further random delay; then what a reader finds
+started writing (its staging appeared; for feedback, also its directories' mtime changed),
+after a further random delay; then what a reader finds
 is checked (the old state or the new, never a half-written file or tree), and a rerun must
 succeed. The core's own crash tests (crates/exchange-core/tests/crash.rs) kill hundreds of
 times; these few show the same holds for the process a user actually runs.
