@@ -1,19 +1,17 @@
 //! Safe tree copy: regular files and directories only, modes 0644/0755, caps enforced.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{RenameFlags, CWD};
-use rustix::io::Errno;
+use rustix::fs::{Mode, OFlags};
 
 use crate::error::{Error, Result};
 use crate::leftovers::TMP_PREFIX;
 use crate::names::random_part;
-use crate::safefs;
 use crate::walk::{walk, Entry, Filter};
+use crate::{beneath, safefs};
 
 /// How [`copy_tree`] copies.
 #[derive(Debug, Clone, Default)]
@@ -103,7 +101,7 @@ pub fn copy_path(
 }
 
 fn make_dir(path: &Path, may_exist: bool) -> Result<()> {
-    let created = fs::DirBuilder::new().mode(0o755).create(path);
+    let created = beneath::mkdir(path, 0o755);
     match created {
         Ok(()) => safefs::set_mode(path, 0o755).map_err(|e| Error::io("chmod", path, e)),
         Err(e) if may_exist && e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
@@ -112,12 +110,9 @@ fn make_dir(path: &Path, may_exist: bool) -> Result<()> {
 }
 
 fn write_file(target: &Path, src: &mut fs::File) -> Result<u64> {
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc_nofollow())
-        .open(target)
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL;
+    let mut out = beneath::open(target, flags, Mode::from_raw_mode(0o644))
+        .map(fs::File::from)
         .map_err(|e| Error::io("create", target, e))?;
     // The mode is fixed before the data goes in: on a network volume the attributes the
     // create returned are still cached then, while after a write they must be asked for.
@@ -133,30 +128,16 @@ fn write_file_beside(target: &Path, src: &mut fs::File) -> Result<u64> {
     let parent = target.parent().unwrap_or(Path::new("."));
     let tmp = parent.join(format!("{TMP_PREFIX}{}", random_part()));
     let n = write_file(&tmp, src)?;
-    let placed =
-        rustix::fs::renameat_with(CWD, &tmp, CWD, target, RenameFlags::NOREPLACE).or_else(|e| {
-            match e {
-                // A filesystem without RENAME_NOREPLACE: the target was absent a moment ago.
-                Errno::INVAL | Errno::NOSYS => rustix::fs::rename(&tmp, target),
-                e => Err(e),
-            }
-        });
-    match placed {
+    match beneath::rename_noreplace(&tmp, target) {
         Ok(()) => Ok(n),
         Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            if e == Errno::EXIST {
+            let _ = beneath::unlink(&tmp);
+            if e.kind() == io::ErrorKind::AlreadyExists {
                 return Ok(0); // created by its owner meanwhile: theirs wins
             }
             Err(Error::io("create", target, e))
         }
     }
-}
-
-/// `O_NOFOLLOW` as a raw flag for `OpenOptions` (create_new already refuses links; this
-/// documents intent and guards the open itself).
-fn libc_nofollow() -> i32 {
-    rustix::fs::OFlags::NOFOLLOW.bits() as i32
 }
 
 #[cfg(test)]

@@ -15,6 +15,9 @@ impl Course {
     /// The course `course` under `root`; fails on an unsafe course id.
     pub fn new(root: &Path, course: &str) -> Result<Self> {
         validate(IdKind::Course, course)?;
+        // Every path of the course is resolved beneath the root from here on. A root that
+        // cannot be opened is reported by the first operation that needs it.
+        let _ = crate::beneath::anchor(root);
         Ok(Course {
             dir: absolute(&root.join(course)),
         })

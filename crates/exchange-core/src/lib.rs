@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod backdate;
+pub mod beneath;
 pub(crate) mod copy;
 pub mod deadlines;
 pub mod error;

@@ -21,6 +21,8 @@ use std::path::Path;
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, RawDir, Stat, CWD};
 
+use crate::beneath;
+
 /// What an entry is, seen without following symlinks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -105,13 +107,10 @@ pub fn meta_of(fd: BorrowedFd<'_>) -> io::Result<Meta> {
     Ok(Meta::of(&rfs::fstat(fd)?))
 }
 
-/// `lstat(path)`: the entry's kind, or None when it does not exist.
+/// `lstat(path)`: the entry's kind, or None when it does not exist (no link followed on
+/// the way, [`crate::beneath`]).
 pub fn lkind(path: &Path) -> io::Result<Option<Kind>> {
-    match rfs::lstat(path) {
-        Ok(stat) => Ok(Some(Kind::of(&stat))),
-        Err(rustix::io::Errno::NOENT) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(beneath::lstat(path)?.map(|stat| Kind::of(&stat)))
 }
 
 /// `fstatat(dir, name, AT_SYMLINK_NOFOLLOW)`.
@@ -119,13 +118,17 @@ pub fn stat_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<Stat> {
     Ok(rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?)
 }
 
-/// Open a directory; with `follow_last` false a symlink as the last component fails.
+/// Open a directory; a symlink on the way below the exchange root fails
+/// ([`crate::beneath`]). With `follow_last` a path outside every anchor (the caller's own
+/// directory) may end in a link; below an anchor nothing is followed.
 pub fn open_dir(path: &Path, follow_last: bool) -> io::Result<OwnedFd> {
-    let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    if !follow_last {
-        flags |= OFlags::NOFOLLOW;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY;
+    match beneath::open(path, flags, Mode::empty()) {
+        Err(e) if follow_last && !beneath::is_anchored(path) => {
+            rfs::openat(CWD, path, flags | OFlags::CLOEXEC, Mode::empty()).map_err(|_| e)
+        }
+        other => other,
     }
-    Ok(rfs::openat(CWD, path, flags, Mode::empty())?)
 }
 
 /// Open the directory `name` inside `dir`, refusing a symlink.
@@ -236,13 +239,25 @@ pub fn read_small(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
     };
     // An `O_PATH` handle is enough as the base of the `openat`: the directory is not opened
     // for reading, which on a network volume saves its open and release round trips.
-    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let dir = match rfs::openat(CWD, parent, flags, Mode::empty()) {
+    let flags = OFlags::PATH | OFlags::DIRECTORY;
+    let dir = match beneath::open(parent, flags, Mode::empty()) {
         Ok(fd) => fd,
-        Err(e) if e == rustix::io::Errno::NOENT => return Ok(None),
-        Err(e) => return Err(e.into()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
     };
     read_small_at(dir.as_fd(), &name.to_string_lossy(), max)
+}
+
+/// The whole regular file at `path`: below the exchange root no link is followed
+/// ([`crate::beneath`]); outside it (the caller's own files) as `std::fs::read` reads it.
+pub fn read_whole(path: &Path) -> io::Result<Vec<u8>> {
+    if !beneath::is_anchored(path) {
+        return std::fs::read(path);
+    }
+    let mut file = File::from(beneath::open(path, OFlags::RDONLY, Mode::empty())?);
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf)?;
+    Ok(buf)
 }
 
 /// Create directory `path` with mode 0755 exactly (umask notwithstanding); Ok(false) when it
@@ -259,10 +274,12 @@ pub fn ensure_dir(path: &Path) -> io::Result<bool> {
         }
         None => {}
     }
-    match rfs::mkdir(path, Mode::from_raw_mode(0o755)) {
+    match beneath::mkdir(path, 0o755) {
         Ok(()) => {}
-        Err(rustix::io::Errno::EXIST) if lkind(path)? == Some(Kind::Dir) => return Ok(false),
-        Err(e) => return Err(e.into()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && lkind(path)? == Some(Kind::Dir) => {
+            return Ok(false)
+        }
+        Err(e) => return Err(e),
     }
     set_mode(path, 0o755)?;
     Ok(true)
@@ -271,15 +288,7 @@ pub fn ensure_dir(path: &Path) -> io::Result<bool> {
 /// `chmod` a path we created, refusing a symlink in its place; a no-op (no `chmod`, one
 /// `lstat`) when the mode is already right, as it is unless a strict umask interfered.
 pub fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let stat = rfs::lstat(path)?;
-    if Kind::of(&stat) == Kind::Symlink {
-        return Err(io::Error::other("refusing to chmod through a symlink"));
-    }
-    if stat.st_mode & 0o7777 == mode {
-        return Ok(());
-    }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    beneath::chmod(path, mode)
 }
 
 /// `fchmod` a file we created and hold open, unless its mode is already `mode`.
@@ -292,11 +301,7 @@ pub fn set_mode_of(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
 
 /// Remove whatever is at `path` without following symlinks (a tree recursively).
 pub fn remove_any(path: &Path) -> io::Result<()> {
-    match lkind(path)? {
-        None => Ok(()),
-        Some(Kind::Dir) => std::fs::remove_dir_all(path),
-        Some(_) => std::fs::remove_file(path),
-    }
+    beneath::remove_all(path)
 }
 
 #[cfg(test)]

@@ -9,10 +9,8 @@
 //! Readers ignore dot-named entries; [`sweep`](crate::leftovers::sweep) removes ones left by an interrupted run.
 
 use std::ffi::OsStr;
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Mode, OFlags};
@@ -20,7 +18,7 @@ use rustix::fs::{AtFlags, Mode, OFlags};
 use crate::error::{Error, Result};
 use crate::leftovers::{STAGING_PREFIX, TMP_PREFIX, TRASH_PREFIX};
 use crate::names::random_part;
-use crate::safefs;
+use crate::{beneath, safefs};
 
 /// A dot-named directory being filled; removed on drop unless published.
 #[derive(Debug)]
@@ -43,9 +41,7 @@ impl Staged {
     /// Create an empty staging directory (0755) inside `parent`.
     pub fn create(parent: &Path) -> Result<Self> {
         let path = parent.join(format!("{STAGING_PREFIX}{}", random_part()));
-        std::fs::DirBuilder::new()
-            .mode(0o755)
-            .create(&path)
+        beneath::mkdir(&path, 0o755)
             .map_err(|e| Error::io("create staging directory", &path, e))?;
         safefs::set_mode(&path, 0o755).map_err(|e| Error::io("chmod", &path, e))?;
         Ok(Staged {
@@ -87,9 +83,9 @@ impl Staged {
             }
             Some(_) => Some(move_aside(&target)?),
         };
-        if let Err(e) = std::fs::rename(&self.path, &target) {
+        if let Err(e) = beneath::rename(&self.path, &target) {
             if let Some(trash) = &trash {
-                let _ = std::fs::rename(trash, &target);
+                let _ = beneath::rename(trash, &target);
             }
             return Err(Error::io("publish", &target, e));
         }
@@ -116,7 +112,7 @@ impl Drop for Staged {
 pub fn move_aside(path: &Path) -> Result<PathBuf> {
     let parent = path.parent().unwrap_or(Path::new("."));
     let trash = parent.join(format!("{TRASH_PREFIX}{}", random_part()));
-    std::fs::rename(path, &trash).map_err(|e| Error::io("move aside", path, e))?;
+    beneath::rename(path, &trash).map_err(|e| Error::io("move aside", path, e))?;
     Ok(trash)
 }
 
@@ -179,37 +175,33 @@ pub fn write_file_at(dir: BorrowedFd<'_>, name: &str, bytes: &[u8]) -> std::io::
 /// Create the file `path` (0644), which must not exist yet, with `bytes`: for a file in a
 /// staging directory, which no reader sees until it is published.
 pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(OFlags::NOFOLLOW.bits() as i32)
-        .open(path)
-        .and_then(|mut f| {
-            // Before the write, while the create's attributes are still cached (see copy).
-            safefs::set_mode_of(f.as_fd(), 0o644)?;
-            f.write_all(bytes)
-        });
+    let written = create_new(path).and_then(|mut f| {
+        // Before the write, while the create's attributes are still cached (see copy).
+        safefs::set_mode_of(f.as_fd(), 0o644)?;
+        f.write_all(bytes)
+    });
     written.map_err(|e| Error::io("write", path, e))
+}
+
+/// Create the file `path` (0644 before the umask), which must not exist, for writing; no
+/// link followed ([`beneath`]).
+fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL;
+    Ok(beneath::open(path, flags, Mode::from_raw_mode(0o644))?.into())
 }
 
 /// Write a small file at `path` (0644) by temp file + rename in its directory.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     let tmp = parent.join(format!("{TMP_PREFIX}{}", random_part()));
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(OFlags::NOFOLLOW.bits() as i32)
-        .open(&tmp)
+    let written = create_new(&tmp)
         .and_then(|mut f| {
             safefs::set_mode_of(f.as_fd(), 0o644)?;
             f.write_all(bytes)
         })
-        .and_then(|()| std::fs::rename(&tmp, path));
+        .and_then(|()| beneath::rename(&tmp, path));
     if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = beneath::unlink(&tmp);
         return Err(Error::io("write", path, e));
     }
     Ok(())

@@ -102,11 +102,7 @@ pub const SCAN_MAX_DEPTH: usize = 64;
 
 /// `lstat(path)` as a [`Seen`] at depth 0; None when absent.
 pub fn look(path: &Path) -> std::io::Result<Option<Seen>> {
-    match rustix::fs::lstat(path) {
-        Ok(stat) => Ok(Some(Seen::new(path.to_path_buf(), Meta::of(&stat), 0))),
-        Err(rustix::io::Errno::NOENT) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(crate::beneath::lstat(path)?.map(|stat| Seen::new(path.to_path_buf(), Meta::of(&stat), 0)))
 }
 
 /// The direct children of the real directory `dir` (a symlink there is refused), each
@@ -399,27 +395,43 @@ pub fn find_notebooks(root: &Path) -> Result<Vec<String>> {
 }
 
 /// Top-level `*.ipynb` regular files of `dir` not starting with `.` (like
-/// `glob(dir/*.ipynb)`), sorted by name: (notebook id, absolute path).
+/// `glob(dir/*.ipynb)`), sorted by name: (notebook id, absolute path). With `follow`, a
+/// link to a regular file counts too, outside the exchange only ([`list_kinds`]).
 pub fn top_notebooks(dir: &Path, follow: bool) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(String, PathBuf)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
+    let mut found: Vec<(String, PathBuf)> = list_kinds(dir, follow)
+        .into_iter()
+        .filter_map(|(name, kind)| {
             let stem = name.strip_suffix(".ipynb")?.to_string();
-            // Without `follow`, the listed type (`d_type`, lstat semantics) is enough.
-            let is_file = if follow {
-                std::fs::metadata(e.path()).ok()?.is_file()
-            } else {
-                e.file_type().ok()?.is_file()
-            };
-            (!name.starts_with('.') && is_file).then(|| (stem, e.path()))
+            (!name.starts_with('.') && kind == Kind::File).then(|| (stem, dir.join(&name)))
         })
         .collect();
     found.sort_by(|a, b| a.1.cmp(&b.1));
     found
+}
+
+/// The one-level listing behind every "which entries are here": each UTF-8 name of `dir`
+/// with its kind, sorted; a missing or unreadable `dir` gives none. Nothing is followed
+/// below the exchange root ([`crate::beneath`]); with `follow`, outside it (the caller's own
+/// directories), a link counts as what it points to, as `glob` and `os.path.isdir` see it.
+pub fn list_kinds(dir: &Path, follow: bool) -> Vec<(String, Kind)> {
+    let Ok(fd) = safefs::open_dir(dir, follow) else {
+        return Vec::new();
+    };
+    let Ok(entries) = safefs::read_entries(fd.as_fd()) else {
+        return Vec::new();
+    };
+    let follow = follow && !crate::beneath::is_anchored(dir);
+    entries
+        .into_iter()
+        .filter_map(|entry| {
+            let mut kind = entry.kind_in(fd.as_fd()).ok()?;
+            if kind == Kind::Symlink && follow {
+                let flags = rustix::fs::AtFlags::empty();
+                kind = Kind::of(&rustix::fs::statat(fd.as_fd(), &entry.name, flags).ok()?);
+            }
+            Some((entry.name.into_string().ok()?, kind))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -510,19 +510,31 @@ fn copy_in(
 /// directories 2775 (setgid, so new entries keep the group), files 0664.
 fn group_share(dir: &Path) -> Result<()> {
     safefs::set_mode(dir, 0o2775).map_err(|e| Error::io("chmod", dir, e))?;
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read directory", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
-        let path = entry.path();
-        match safefs::lkind(&path).map_err(|e| Error::io("inspect", &path, e))? {
-            Some(safefs::Kind::Dir) => group_share(&path)?,
-            Some(safefs::Kind::File) => {
-                safefs::set_mode(&path, 0o664).map_err(|e| Error::io("chmod", &path, e))?
-            }
-            _ => {}
+    let mut failed = None;
+    let skipped = crate::walk::scan(dir, &mut |seen| {
+        let mode = match seen.kind {
+            safefs::Kind::Dir => 0o2775,
+            safefs::Kind::File => 0o664,
+            _ => return false,
+        };
+        if failed.is_none() {
+            failed = safefs::set_mode(&seen.path, mode)
+                .err()
+                .map(|e| Error::io("chmod", &seen.path, e));
         }
+        failed.is_none() && seen.kind == safefs::Kind::Dir
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
-    Ok(())
+    match skipped.into_iter().next() {
+        Some(s) => Err(Error::io(
+            "read directory",
+            &s.path,
+            std::io::Error::other(s.why),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `dest/timestamp.txt`, parsed; None when missing or unreadable.

@@ -219,7 +219,7 @@ fn notebooks_with_feedback(
 }
 
 fn checksum(path: &Path) -> Option<String> {
-    std::fs::read(path).ok().map(|b| md5_hex(&b))
+    crate::safefs::read_whole(path).ok().map(|b| md5_hex(&b))
 }
 
 /// Group submissions by (course, student, assignment), sorted, each group by timestamp.

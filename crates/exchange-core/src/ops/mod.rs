@@ -62,25 +62,14 @@ pub(crate) fn courses_under(base: &Path, courses: Option<&[String]>) -> Result<V
 }
 
 /// Names of the real directories directly in `dir`, without dot-names; a missing or
-/// unreadable `dir` gives none. With `follow`, symlinks to directories count too.
+/// unreadable `dir` gives none. With `follow`, symlinks to directories count too, outside
+/// the exchange only ([`crate::walk::list_kinds`]).
 pub(crate) fn child_dirs(dir: &Path, follow: bool) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let meta = if follow {
-                std::fs::metadata(e.path())
-            } else {
-                e.metadata()
-            };
-            (!is_reserved(&name) && meta.ok()?.is_dir()).then_some(name)
-        })
-        .collect();
-    names.sort();
-    names
+    crate::walk::list_kinds(dir, follow)
+        .into_iter()
+        .filter(|(name, kind)| *kind == crate::walk::Kind::Dir && !is_reserved(name))
+        .map(|(name, _)| name)
+        .collect()
 }
 
 /// Whether `name` passes a student filter: an exact id or an fnmatch glob.
@@ -104,7 +93,7 @@ pub(crate) fn feedback_keys(
         .flatten()
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
     keys::feedback_keys(&sub.key_input(notebook_id, secret.as_deref()), || {
-        std::fs::read(notebook).ok()
+        safefs::read_whole(notebook).ok()
     })
 }
 

@@ -149,32 +149,31 @@ fn chown_tree(dir: &Path, owner: (u32, u32)) -> Vec<String> {
     if !needs_chown(owner) {
         return Vec::new();
     }
-    let mut notes = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        if let Err(e) = std::os::unix::fs::lchown(&path, Some(owner.0), Some(owner.1)) {
-            notes.push(format!(
+    let chown = |path: &Path| {
+        crate::beneath::lchown(path, owner.0, owner.1).map_err(|e| {
+            format!(
                 "cannot chown {} to {}:{} ({e})",
                 path.display(),
                 owner.0,
                 owner.1
-            ));
-            break; // one note is enough: the rest will fail alike
-        }
-        if let Ok(entries) = std::fs::read_dir(&path) {
-            for entry in entries.filter_map(|e| e.ok()) {
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    stack.push(entry.path());
-                } else if let Err(e) =
-                    std::os::unix::fs::lchown(entry.path(), Some(owner.0), Some(owner.1))
-                {
-                    notes.push(format!("cannot chown {} ({e})", entry.path().display()));
-                    return notes;
-                }
-            }
-        }
+            )
+        })
+    };
+    if let Err(note) = chown(dir) {
+        return vec![note];
     }
-    notes
+    // One note is enough: the rest would fail alike.
+    let mut note = None;
+    let skipped = crate::walk::scan(dir, &mut |seen| {
+        if note.is_some() {
+            return false;
+        }
+        note = chown(&seen.path).err();
+        seen.kind == crate::walk::Kind::Dir
+    });
+    note.into_iter()
+        .chain(skipped.iter().map(ToString::to_string))
+        .collect()
 }
 
 /// Remove the tree or file at `path` the safe way: moved aside to dot-named trash, then

@@ -5,8 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{AtFlags, Gid, Uid, CWD};
-
+use crate::beneath;
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
 use crate::layout::{display, Course};
@@ -81,17 +80,13 @@ fn ensure(dir: &Path, uid: u32, gid: u32) -> Result<ProvisionEntry> {
             })
         }
     };
-    let stat = rustix::fs::lstat(dir).map_err(|e| Error::io("inspect", dir, e))?;
+    let stat = beneath::lstat(dir)
+        .and_then(|s| s.ok_or_else(|| std::io::ErrorKind::NotFound.into()))
+        .map_err(|e| Error::io("inspect", dir, e))?;
     let mut fixes = Vec::new();
     if stat.st_uid != uid || stat.st_gid != gid {
-        rustix::fs::chownat(
-            CWD,
-            dir,
-            Some(Uid::from_raw(uid)),
-            Some(Gid::from_raw(gid)),
-            AtFlags::SYMLINK_NOFOLLOW,
-        )
-        .map_err(|e| Error::io(&format!("chown {uid}:{gid}"), dir, e))?;
+        beneath::lchown(dir, uid, gid)
+            .map_err(|e| Error::io(&format!("chown {uid}:{gid}"), dir, e))?;
         fixes.push(format!(
             "owner {}:{} -> {uid}:{gid}",
             stat.st_uid, stat.st_gid

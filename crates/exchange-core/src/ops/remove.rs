@@ -17,16 +17,14 @@
 
 use std::io::Write;
 use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{RenameFlags, CWD};
-use rustix::io::Errno;
+use rustix::fs::{Mode, OFlags};
 
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
 use crate::layout::{absolute, Course};
-use crate::safefs;
+use crate::{beneath, safefs};
 
 use super::courses_under;
 use super::inbound::Inbound;
@@ -127,16 +125,7 @@ fn move_out(course: &Course, student: &str, name: &str) -> Result<PathBuf> {
     }
     let from = course.inbound().join(student).join(name);
     let to = mine.join(name);
-    rustix::fs::renameat_with(CWD, &from, CWD, &to, RenameFlags::NOREPLACE)
-        .or_else(|e| match e {
-            // A filesystem without RENAME_NOREPLACE (NFS): check, then rename.
-            Errno::INVAL | Errno::NOSYS => match safefs::lkind(&to) {
-                Ok(None) => rustix::fs::rename(&from, &to),
-                _ => Err(Errno::EXIST),
-            },
-            e => Err(e),
-        })
-        .map_err(|e| Error::io("move", &from, std::io::Error::from(e)))?;
+    beneath::rename_noreplace(&from, &to).map_err(|e| Error::io("move", &from, e))?;
     Ok(to)
 }
 
@@ -163,12 +152,9 @@ fn log_removal(course: &Course, entry: &Removed, name: &str, by: Option<&str>) -
         by.map_or_else(|| "null".to_string(), text),
     );
     let bytes = line.into_bytes();
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-        .open(&path)
+    let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE;
+    let mut file = beneath::open(&path, flags, Mode::from_raw_mode(0o644))
+        .map(std::fs::File::from)
         .map_err(|e| Error::io("open", &path, e))?;
     // One write per line: appends of a few hundred bytes land whole.
     file.write_all(&bytes)
