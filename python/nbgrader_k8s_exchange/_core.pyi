@@ -89,6 +89,7 @@ VOLUME_NAME: str
 ERROR_KINDS: list[str]
 DEFAULT_CLAIM_NAME: str
 DEFAULT_MOUNT_ROOT: str
+DEFAULT_KEEPER_UID: int
 
 class ExchangeCoreError(Exception):
     """Any failure of the core; ``kind`` says which (set on every raised instance)."""
@@ -235,7 +236,7 @@ def provision_course(
     course: str,
     students: Sequence[str],
     *,
-    uid: int = 1000,
+    keeper_uid: int = ...,
     gid: int = 100,
 ) -> Provisioned: ...
 def run_cli(argv: Sequence[str]) -> int: ...

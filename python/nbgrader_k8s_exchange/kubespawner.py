@@ -15,10 +15,10 @@ Entry points, from the most to the least complete:
 * :func:`make_pre_spawn_hook` (older): the mounts as a ``pre_spawn_hook``. JupyterHub runs that
   hook before KubeSpawner applies ``profileList`` overrides, so prefer the modify_pod_hook.
 
-Given ``exchange_path`` (where the hub has the exchange volume mounted), the hooks create the
-course tree with the right owner and modes before the pod starts: kubelet would otherwise
-create missing subPaths owned by root, which uid 1000 cannot write. Without it, run
-``nbgrader-k8s init`` and ``nbgrader-k8s provision`` (e.g. as a Kubernetes Job) first.
+Given ``exchange_path`` (where the hub has the exchange volume mounted), the hooks create or
+check each course's skeleton with its owner (the keeper, a uid no pod runs as) and modes before
+the pod starts, and refuse a link anywhere on it (docs/security.md, "The skeleton"). Without
+it, run ``nbgrader-k8s provision`` (e.g. as the Kubernetes Job, as root) first.
 
 Example ``jupyterhub_config.py`` (Zero to JupyterHub: ``hub.extraConfig``)::
 
@@ -197,14 +197,15 @@ def make_pre_spawn_hook(
     exchange_path: Optional[str] = None,
     uid: int = 1000,
     gid: int = 100,
+    keeper_uid: int = _core.DEFAULT_KEEPER_UID,
 ) -> Callable[[Any], Any]:
     """An async ``pre_spawn_hook`` that mounts the user's exchange directories.
 
     ``exchange_path`` is where the hub itself has the exchange volume mounted; when given,
-    the hook creates (or repairs) each course tree the user needs, owned by ``uid``:``gid``
-    with directories 0755, before the pod starts. A ``profileList`` ``kubespawner_override`` of
-    ``volumes``/``volume_mounts`` replaces what this hook added: use
-    :func:`make_modify_pod_hook` where profiles are offered.
+    the hook creates (or repairs) the skeleton each course the user needs, owned by
+    ``keeper_uid``:``gid`` (docs/security.md, "The skeleton"), before the pod starts. A
+    ``profileList`` ``kubespawner_override`` of ``volumes``/``volume_mounts`` replaces what
+    this hook added: use :func:`make_modify_pod_hook` where profiles are offered.
     """
 
     async def pre_spawn_hook(spawner: Any) -> None:
@@ -220,7 +221,15 @@ def make_pre_spawn_hook(
         if exchange_path is not None:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(
-                None, _provision, exchange_path, username, students, instructors, uid, gid
+                None,
+                _provision,
+                exchange_path,
+                username,
+                students,
+                instructors,
+                keeper_uid,
+                gid,
+                spawner.log,
             )
         add_mounts(spawner, volumes, mounts)
         spawner.log.info(
@@ -234,13 +243,28 @@ def make_pre_spawn_hook(
 
 
 def _provision(
-    root: str, user: str, students: Sequence[str], instructors: Sequence[str], uid: int, gid: int
+    root: str,
+    user: str,
+    students: Sequence[str],
+    instructors: Sequence[str],
+    keeper_uid: int,
+    gid: int,
+    log: Any,
 ) -> None:
+    """Create or check the skeleton the user's pod mounts through (docs/security.md, "The
+    skeleton"): a link anywhere on it is refused, naming it; what this hub may not give to the
+    keeper is logged once per spawn, and a student's own directory it may not create is left
+    to kubelet."""
+    done = []
     for course in instructors:
-        _core.provision_course(root, course, [], uid=uid, gid=gid)
+        done.append(_core.provision_course(root, course, [], keeper_uid=keeper_uid, gid=gid))
     for course in students:
         if course not in instructors:
-            _core.provision_course(root, course, [user], uid=uid, gid=gid)
+            done.append(
+                _core.provision_course(root, course, [user], keeper_uid=keeper_uid, gid=gid)
+            )
+    for warning in sorted({w for d in done for w in d["warnings"]}):
+        log.warning("nbgrader: %s", warning)
 
 
 # -- the pod KubeSpawner is about to create -----------------------------------------------
@@ -372,6 +396,7 @@ def make_modify_pod_hook(
     exchange_path: Optional[str] = None,
     uid: int = 1000,
     gid: int = 100,
+    keeper_uid: int = _core.DEFAULT_KEEPER_UID,
     student_image: Any = None,
     instructor_image: Any = None,
     config_map: Optional[str] = None,
@@ -390,8 +415,9 @@ def make_modify_pod_hook(
       one course per server);
     * ``fsGroupChangePolicy: OnRootMismatch`` when the pod has an fsGroup and no policy.
 
-    Given ``exchange_path``, it first creates the course trees the pod mounts (owner
-    ``uid``:``gid``, directories 0755). A user in no course group gets nothing.
+    Given ``exchange_path``, it first creates or checks the skeleton of the courses the pod
+    mounts (owner ``keeper_uid``:``gid``, docs/security.md "The skeleton"); ``uid`` is the
+    pods' own uid. A user in no course group gets nothing.
     """
 
     async def modify_pod_hook(spawner: Any, pod: Any) -> Any:
@@ -423,7 +449,15 @@ def make_modify_pod_hook(
         if exchange_path is not None:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(
-                None, _provision, exchange_path, username, students, instructors, uid, gid
+                None,
+                _provision,
+                exchange_path,
+                username,
+                students,
+                instructors,
+                keeper_uid,
+                gid,
+                spawner.log,
             )
         _set_pod_fields(pod, volumes, mounts, image, env, gid, spawner.log)
         spawner.log.info(
@@ -462,6 +496,7 @@ SETTINGS = {
     "hubExchangePath": None,
     "uid": 1000,
     "gid": 100,
+    "keeperUid": _core.DEFAULT_KEEPER_UID,
     "configMap": "nbgrader-config",
     "instructorImage": None,
     "studentImage": None,
@@ -511,6 +546,7 @@ def configure(c: Any, settings: Optional[Mapping[str, Any]] = None, spawner: str
         exchange_path=s["hubExchangePath"] or None,
         uid=int(s["uid"]),
         gid=int(s["gid"]),
+        keeper_uid=int(s["keeperUid"]),
         student_image=s["studentImage"],
         instructor_image=s["instructorImage"],
         config_map=s["configMap"] or None,

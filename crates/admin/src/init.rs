@@ -14,9 +14,24 @@ pub struct Owner {
     /// Owner uid of everything created or repaired (the notebook user, jovyan).
     #[arg(long, default_value_t = 1000)]
     pub uid: u32,
-    /// Owner gid (users).
+    /// Owner gid (users): the pods' group (fsGroup).
     #[arg(long, default_value_t = 100)]
     pub gid: u32,
+    /// Owner of the skeleton (the course's directories that pods' subPaths go through): a uid
+    /// no notebook pod runs as (docs/security.md, "The skeleton"); root by default, the
+    /// export's anonymous uid on a root_squash export.
+    #[arg(long, default_value_t = exchange_core::skeleton::DEFAULT_KEEPER_UID)]
+    pub keeper_uid: u32,
+}
+
+impl Owner {
+    /// The skeleton's owners.
+    pub fn skeleton(&self) -> exchange_core::skeleton::Owners {
+        exchange_core::skeleton::Owners {
+            keeper: self.keeper_uid,
+            gid: self.gid,
+        }
+    }
 }
 
 /// `init` arguments.
@@ -44,7 +59,7 @@ pub struct Args {
 
 /// Run `init`.
 pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
-    let done = provision_course(root, &args.course, &[], args.owner.uid, args.owner.gid)
+    let done = provision_course(root, &args.course, &[], args.owner.skeleton())
         .with_context(|| format!("cannot initialise course {:?}", args.course))?;
     if args.json {
         print_json(&json!({

@@ -44,18 +44,19 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     let Some(students) = args.roster.load()? else {
         bail!("give the roster with --students FILE (or -) or --from-gradebook gradebook.db");
     };
-    let Owner { uid, gid } = args.owner;
-    let course = provision_course(root, &args.course, &[], uid, gid)
+    let owners = args.owner.skeleton();
+    let course = provision_course(root, &args.course, &[], owners)
         .with_context(|| format!("cannot provision course {:?}", args.course))?;
     let mut entries = course.entries;
     let mut warnings = course.warnings;
     let mut failed = Vec::new();
     let bar = progress(students.len() as u64, "provision");
     for student in &students {
-        match provision_course(root, &args.course, std::slice::from_ref(student), uid, gid) {
-            // The first four entries are the course tree, already reported.
+        match provision_course(root, &args.course, std::slice::from_ref(student), owners) {
+            // The first entries are the course's own directories, already reported.
             Ok(done) => {
-                entries.extend(done.entries.into_iter().skip(4));
+                let course_dirs = done.entries.len() - exchange_core::skeleton::STUDENT_DIRS;
+                entries.extend(done.entries.into_iter().skip(course_dirs));
                 warnings.extend(done.warnings);
             }
             Err(err) => {

@@ -63,7 +63,10 @@ pub const REMOVED_DIR: &str = ".nbk8s-removed";
 /// submissions to the pod's own disk, where nobody else sees them and they vanish.
 pub fn check_root(root: &Path) -> Result<()> {
     match std::fs::metadata(root) {
-        Ok(meta) if meta.is_dir() => Ok(()),
+        // From here on every path below the root is resolved beneath it.
+        Ok(meta) if meta.is_dir() => {
+            crate::beneath::anchor(root).map_err(|e| Error::io("open", root, e))
+        }
         Ok(_) => Err(Error::NotFound(format!(
             "the exchange root {} is not a directory (Exchange.root)",
             root.display()

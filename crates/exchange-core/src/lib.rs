@@ -41,6 +41,7 @@ pub mod ops;
 pub mod receipt;
 pub(crate) mod safefs;
 pub mod seals;
+pub mod skeleton;
 pub(crate) mod stage;
 pub mod timestamp;
 pub mod walk;

@@ -638,24 +638,30 @@ fn exchange_mounts<'py>(
 
 /// Create or repair the course tree and the students' own dirs, idempotently.
 ///
-/// Ensures ``{course}``, ``outbound``, ``inbound``, ``feedback_public`` and for each student
-/// ``inbound/{s}`` and ``feedback_public/{s}``: a real directory (a symlink or file in the way
-/// is an error naming the path, never followed), owned ``uid:gid``, mode 0755. Creates
-/// ``root`` itself only if its parent exists. All ids are validated before anything is
-/// written. Returns ``{"entries": [{"path", "outcome": "created"|"fine"|"repaired",
-/// "detail"}], "warnings"}``; ``detail`` says what was repaired (mode/owner).
+/// Ensures the course's skeleton (``{course}``, ``outbound``, ``inbound``,
+/// ``feedback_public``, ``.nbk8s-removed``, ``.nbk8s-notary``) and for each student
+/// ``inbound/{s}`` and ``feedback_public/{s}``: real directories (a symlink or file in the
+/// way is an error naming the path, never followed), owned ``keeper_uid:gid`` with the
+/// skeleton's modes (docs/security.md, "The skeleton"). Creates ``root`` itself only if its
+/// parent exists. All ids are validated before anything is written. Returns ``{"entries":
+/// [{"path", "outcome": "created"|"fine"|"repaired"|"drift", "detail"}], "warnings"}``;
+/// ``detail`` says what was repaired or is wrong (mode/owner).
 #[pyfunction]
-#[pyo3(signature = (root, course, students, *, uid=1000, gid=100))]
+#[pyo3(signature = (root, course, students, *, keeper_uid=exchange_core::skeleton::DEFAULT_KEEPER_UID, gid=100))]
 fn provision_course<'py>(
     py: Python<'py>,
     root: PathBuf,
     course: String,
     students: Vec<String>,
-    uid: u32,
+    keeper_uid: u32,
     gid: u32,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let owners = exchange_core::skeleton::Owners {
+        keeper: keeper_uid,
+        gid,
+    };
     let r = run(py, || {
-        provision::provision_course(Path::new(&root), &course, &students, uid, gid)
+        provision::provision_course(Path::new(&root), &course, &students, owners)
     })?;
     let entries = r
         .entries
@@ -684,6 +690,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VOLUME_NAME", mounts::VOLUME_NAME)?;
     m.add("DEFAULT_CLAIM_NAME", mounts::DEFAULT_CLAIM_NAME)?;
     m.add("DEFAULT_MOUNT_ROOT", mounts::DEFAULT_MOUNT_ROOT)?;
+    m.add(
+        "DEFAULT_KEEPER_UID",
+        exchange_core::skeleton::DEFAULT_KEEPER_UID,
+    )?;
     m.add_function(wrap_pyfunction!(feedback_keys, m)?)?;
     m.add_function(wrap_pyfunction!(local_assignment_path, m)?)?;
     m.add_function(wrap_pyfunction!(release_assignment, m)?)?;

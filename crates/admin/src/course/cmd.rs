@@ -226,7 +226,7 @@ fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
         .filter(|s| !a.instructor.contains(s))
         .cloned()
         .collect();
-    let tree = provision_course(root, &a.course, &students, a.owner.uid, a.owner.gid)
+    let tree = provision_course(root, &a.course, &students, a.owner.skeleton())
         .with_context(|| format!("cannot create course {:?} on the exchange", a.course))?;
 
     let mut added: BTreeMap<&str, Vec<String>> = BTreeMap::new();

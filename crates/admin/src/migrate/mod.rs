@@ -183,7 +183,7 @@ fn migrate_course(
     }
     let students = students_of(&old, &map, &mut report);
     if !args.dry_run {
-        provision(to, course, &students, owner, &mut report)?;
+        provision(to, course, &students, args.owner.skeleton(), &mut report)?;
     }
     let mut record = if args.dry_run {
         MigratedRecord::default()
@@ -242,12 +242,12 @@ fn provision(
     to: &Path,
     course: &str,
     students: &[String],
-    owner: (u32, u32),
+    owners: exchange_core::skeleton::Owners,
     report: &mut CourseReport,
 ) -> anyhow::Result<()> {
-    provision_course(to, course, &[], owner.0, owner.1)?;
+    provision_course(to, course, &[], owners)?;
     for s in students {
-        if let Err(e) = provision_course(to, course, std::slice::from_ref(s), owner.0, owner.1) {
+        if let Err(e) = provision_course(to, course, std::slice::from_ref(s), owners) {
             report.warnings.push(format!("student {s:?}: {e}"));
         }
     }

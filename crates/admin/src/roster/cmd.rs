@@ -165,18 +165,12 @@ fn sync(root: &Path, a: &SyncArgs) -> anyhow::Result<u8> {
     }
 
     // Directories before membership: a student may spawn the moment they are in the group.
-    provision_course(root, &a.course, &[], a.owner.uid, a.owner.gid)
+    provision_course(root, &a.course, &[], a.owner.skeleton())
         .with_context(|| format!("cannot create course {:?} on the exchange", a.course))?;
     let mut failed = Vec::new();
     let mut add = Vec::new();
     for s in &plan.add {
-        match provision_course(
-            root,
-            &a.course,
-            std::slice::from_ref(s),
-            a.owner.uid,
-            a.owner.gid,
-        ) {
+        match provision_course(root, &a.course, std::slice::from_ref(s), a.owner.skeleton()) {
             Ok(_) => add.push(s.clone()),
             Err(e) => failed.push(format!("student {s:?}: {e}; not added")),
         }
