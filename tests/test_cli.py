@@ -42,7 +42,7 @@ def test_init_through_the_entry_point(tmp_path):
     uid, gid = str(os.getuid()), str(os.getgid())
     proc = _run("--root", str(tmp_path), "init", "c1", "--uid", uid, "--gid", gid, "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["summary"] == {"created": 4, "fine": 0, "repaired": 0}
+    assert json.loads(proc.stdout)["summary"] == {"created": 6, "fine": 0, "repaired": 0}
     assert (tmp_path / "c1" / "inbound").is_dir()
 
 

@@ -152,27 +152,32 @@ def test_user_without_course_groups_gets_nothing():
     assert manifest["spec"]["containers"][0]["image"] == "default:1"
 
 
-def test_hook_provisions_course_tree_with_owner_and_modes(tmp_path):
+def test_hook_provisions_the_skeleton_with_its_keeper_and_modes(tmp_path):
+    """Every directory a pod's subPath goes through belongs to the keeper (no pod runs as it),
+    sealed (2755) where its entries are subPaths, shared (2775) where pods write inside."""
     root = tmp_path / "exchange"
     root.mkdir()
-    hook = make_pre_spawn_hook(exchange_path=str(root), uid=1000, gid=100)
+    hook = make_pre_spawn_hook(exchange_path=str(root), uid=1000, gid=100, keeper_uid=4242)
     pod_manifest("alice", ["nbgrader-course101", "formgrade-course202"], hook=hook)
-    expected = [
-        "course101",
-        "course101/outbound",
-        "course101/inbound",
-        "course101/feedback_public",
-        "course101/inbound/alice",
-        "course101/feedback_public/alice",
-        "course202",
-        "course202/outbound",
-        "course202/inbound",
-        "course202/feedback_public",
-    ]
-    for rel in expected:
+    sealed, shared = 0o2755, 0o2775
+    expected = {
+        "course101": sealed,
+        "course101/outbound": shared,
+        "course101/inbound": sealed,
+        "course101/feedback_public": sealed,
+        "course101/.nbk8s-removed": shared,
+        "course101/.nbk8s-notary": shared,
+        "course101/inbound/alice": shared,
+        "course101/feedback_public/alice": shared,
+        "course202": sealed,
+        "course202/outbound": shared,
+        "course202/inbound": sealed,
+        "course202/feedback_public": sealed,
+    }
+    for rel, mode in expected.items():
         st = os.lstat(root / rel)
         assert stat.S_ISDIR(st.st_mode), rel
-        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1000, 100, 0o755), rel
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (4242, 100, mode), rel
     assert not (root / "course202" / "inbound" / "alice").exists()
 
 

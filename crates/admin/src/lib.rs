@@ -31,6 +31,7 @@ mod mounts;
 mod notary;
 mod output;
 mod provision;
+mod repair;
 mod roster;
 
 mod status;
@@ -63,6 +64,7 @@ struct Cli {
 enum Command {
     Init(init::Args),
     Provision(provision::Args),
+    Repair(repair::Args),
     Mounts(mounts::Args),
     Status(status::Args),
     Deadlines(deadlines::Args),
@@ -127,6 +129,7 @@ where
     match cli.command {
         Command::Init(args) => init::run(&root, &args),
         Command::Provision(args) => provision::run(&root, &args),
+        Command::Repair(args) => repair::run(&root, &args),
         Command::Mounts(args) => mounts::run(&args),
         Command::Status(args) => status::run(&root, &args),
         Command::Deadlines(args) => deadlines::run(&root, &args),

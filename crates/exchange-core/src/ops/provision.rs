@@ -78,6 +78,67 @@ pub fn provision_course(
     Ok(out)
 }
 
+/// The students with a directory of their own in the course: every real directory in
+/// `inbound/` or `feedback_public/` (dot-names and unsafe names left out), sorted.
+pub fn students_with_dirs(course: &Course) -> Vec<String> {
+    let mut found: Vec<String> = [course.inbound(), course.feedback_public()]
+        .iter()
+        .flat_map(|dir| crate::ops::child_dirs(dir, false))
+        .filter(|name| crate::ids::problem(IdKind::Student, name).is_none())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// How the course's skeleton differs from what [`crate::skeleton`] wants, changing
+/// nothing: one entry per skeleton directory (its own and each existing student's), with
+/// outcome `"fine"`, `"drift"` (`detail` says what), `"missing"` or `"link"`.
+pub fn survey_course(root: &Path, course: &str, owners: Owners) -> Result<Provisioned> {
+    let course_dir = Course::new(root, course)?;
+    let mut dirs = skeleton::course_dirs(&course_dir);
+    for s in students_with_dirs(&course_dir) {
+        dirs.extend(skeleton::student_dirs(&course_dir, &s));
+    }
+    let mut out = Provisioned::default();
+    for (dir, shape) in dirs {
+        let (outcome, detail) = match safefs::lkind(&dir) {
+            Ok(None) => ("missing", String::new()),
+            Ok(Some(Kind::Dir)) => match conform_to(&dir, shape.mode(), owners, false) {
+                Ok((_, left)) if left.is_empty() => ("fine", String::new()),
+                Ok((_, left)) => ("drift", left.join(", ")),
+                Err(e) => ("drift", e.to_string()),
+            },
+            Ok(Some(Kind::Symlink)) => ("link", "a symbolic link".to_string()),
+            Ok(Some(kind)) => ("drift", format!("a {}, not a directory", kind.describe())),
+            Err(e) => ("link", e.to_string()),
+        };
+        out.entries.push(ProvisionEntry {
+            path: display(&dir),
+            outcome,
+            detail,
+        });
+    }
+    // Whatever else sits where a student's directory would be (a link planted for a student
+    // who has none yet, which kubelet would follow at their first spawn).
+    for parent in [course_dir.inbound(), course_dir.feedback_public()] {
+        for (name, kind) in crate::walk::list_kinds(&parent, false) {
+            if kind != Kind::Dir && !name.starts_with('.') {
+                out.entries.push(ProvisionEntry {
+                    path: display(&parent.join(&name)),
+                    outcome: if kind == Kind::Symlink {
+                        "link"
+                    } else {
+                        "drift"
+                    },
+                    detail: format!("a {} where a student's directory goes", kind.describe()),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The one explanation of a skeleton this process could not give to the keeper.
 pub fn drift_warning(owners: Owners) -> String {
     format!(
