@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use exchange_core::ids::IdKind;
 use exchange_core::layout::Course;
 use exchange_core::leftovers::{leftovers, Leftover};
@@ -12,8 +12,8 @@ use exchange_core::ops::place::remove_tree;
 use exchange_core::walk::{self, Kind};
 use serde_json::json;
 
-use crate::course::{child_ids, existing};
-use crate::output::{print_json, progress, Table};
+use crate::course::{child_ids, existing, is_link, skipped_link};
+use crate::output::{print_json, progress, warn_all, Table};
 
 /// `gc` arguments.
 #[derive(Debug, clap::Args)]
@@ -77,21 +77,28 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     }
     let course = existing(root, &args.course)?;
     let now = chrono::Utc::now().naive_utc();
-    let students = child_ids(&course.inbound(), IdKind::Student);
+    let mut warnings = Vec::new();
+    let students = child_ids(&course.inbound(), IdKind::Student, &mut warnings)?;
     let mut victims = staging_in(&course.outbound(), None, args.staging_age);
-    victims.extend(removed_in(&course.removed(), args.removed_age));
+    victims.extend(removed_in(&course.removed(), args.removed_age)?);
     let bar = progress(students.len() as u64, "gc");
     for student in &students {
         let inbox = course.inbound().join(student);
         victims.extend(staging_in(&inbox, Some(student), args.staging_age));
         let feedback = course.feedback_public().join(student);
-        victims.extend(staging_in(&feedback, Some(student), args.staging_age));
+        // A link there is skipped by name (the student's inbox still is pruned).
+        match is_link(&feedback) {
+            Ok(false) => victims.extend(staging_in(&feedback, Some(student), args.staging_age)),
+            Ok(true) => warnings.push(skipped_link(&feedback)),
+            Err(e) => warnings.push(format!("skipped {}: {e}", feedback.display())),
+        }
         if let Some(keep) = args.keep_last {
             victims.extend(old_submissions(&inbox, student, keep, args.older_than, now));
         }
         bar.inc(1);
     }
     bar.finish_and_clear();
+    warn_all(None, &warnings);
     let mut removed = Vec::new();
     let mut failed = Vec::new();
     if args.yes {
@@ -122,12 +129,17 @@ fn staging_in(dir: &Path, student: Option<&str>, age: Duration) -> Vec<Victim> {
 
 /// Removed submissions (`.nbk8s-removed/{student}/{name}`) removed at least `age` ago: the
 /// rename that removed them set their ctime, which nobody else changes.
-fn removed_in(removed: &Path, age: Duration) -> Vec<Victim> {
+fn removed_in(removed: &Path, age: Duration) -> anyhow::Result<Vec<Victim>> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let mut out = Vec::new();
-    for student in walk::children(removed).unwrap_or_default() {
+    let students = match walk::children(removed) {
+        Ok(students) => students,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", removed.display())),
+    };
+    for student in students {
         if student.kind != Kind::Dir {
             continue;
         }
@@ -145,7 +157,7 @@ fn removed_in(removed: &Path, age: Duration) -> Vec<Victim> {
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// A student's submissions beyond the newest `keep` per assignment (older than `older_than`).

@@ -59,7 +59,15 @@ pub struct Args {
 
 /// Run `init`.
 pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
-    let done = provision_course(root, &args.course, &[], args.owner.skeleton())
+    let done = crate::course::prepare(root, &args.course)
+        .and_then(|()| {
+            Ok(provision_course(
+                root,
+                &args.course,
+                &[],
+                args.owner.skeleton(),
+            )?)
+        })
         .with_context(|| format!("cannot initialise course {:?}", args.course))?;
     if args.json {
         print_json(&json!({

@@ -45,7 +45,8 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         bail!("give the roster with --students FILE (or -) or --from-gradebook gradebook.db");
     };
     let owners = args.owner.skeleton();
-    let course = provision_course(root, &args.course, &[], owners)
+    let course = crate::course::prepare(root, &args.course)
+        .and_then(|()| Ok(provision_course(root, &args.course, &[], owners)?))
         .with_context(|| format!("cannot provision course {:?}", args.course))?;
     let mut entries = course.entries;
     let mut warnings = course.warnings;

@@ -127,10 +127,17 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     warn_all(None, &listing.warnings);
     let mut published_warnings = Vec::new();
     let published = deadlines::read_course(root, &args.course, &mut published_warnings)?;
-    let released: BTreeSet<String> = child_ids(&course.outbound(), IdKind::Assignment)
-        .into_iter()
-        .collect();
-    let roster = roster.unwrap_or_else(|| student_dirs(&course));
+    let released: BTreeSet<String> = child_ids(
+        &course.outbound(),
+        IdKind::Assignment,
+        &mut published_warnings,
+    )?
+    .into_iter()
+    .collect();
+    let roster = match roster {
+        Some(roster) => roster,
+        None => student_dirs(&course, &mut published_warnings)?,
+    };
     let mut names: BTreeSet<String> = released.clone();
     names.extend(dues.keys().cloned());
     names.extend(listing.assignments.iter().map(|g| g.assignment_id.clone()));
@@ -194,12 +201,19 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
 /// The students the exchange knows without a gradebook: a directory in inbound/ (a submit or
 /// provisioning made it) or in feedback_public/ (an extension or feedback was published to a
 /// student whose inbox does not exist yet, e.g. one who never started their server).
-fn student_dirs(course: &exchange_core::layout::Course) -> Vec<String> {
-    let mut found: BTreeSet<String> = child_ids(&course.inbound(), IdKind::Student)
+fn student_dirs(
+    course: &exchange_core::layout::Course,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Vec<String>> {
+    let mut found: BTreeSet<String> = child_ids(&course.inbound(), IdKind::Student, warnings)?
         .into_iter()
         .collect();
-    found.extend(child_ids(&course.feedback_public(), IdKind::Student));
-    found.into_iter().collect()
+    found.extend(child_ids(
+        &course.feedback_public(),
+        IdKind::Student,
+        warnings,
+    )?);
+    Ok(found.into_iter().collect())
 }
 
 /// What the notary last measured of the course's inboxes (its `usage.json`), if it runs.

@@ -309,6 +309,15 @@ pub fn lstat(path: &Path) -> io::Result<Option<rfs::Stat>> {
     }
 }
 
+/// The target of the symlink at `path`, read and never followed, the parent resolved
+/// beneath its anchor (for reports naming where a link points).
+pub fn read_link(path: &Path) -> io::Result<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let (dir, name) = parent(path)?;
+    let target = rfs::readlinkat(&dir, &name, Vec::new())?;
+    Ok(PathBuf::from(OsStr::from_bytes(target.as_bytes())))
+}
+
 /// Remove the file (or link, never followed) at `path`.
 pub fn unlink(path: &Path) -> io::Result<()> {
     let (dir, name) = parent(path)?;

@@ -75,6 +75,26 @@ impl Auditor {
         out
     }
 
+    /// The course's reserved directories that no pod mounts but whole-course code reads
+    /// (`C/.nbk8s-notary`, `C/.nbk8s-removed`, the notary's `{root}/.nbk8s-notary/C`):
+    /// a link at one is high (it would redirect the notary, `status` or `gc` into another
+    /// course); absent or a real directory is fine. `links` are the reserved directories
+    /// found to be links.
+    pub fn reserved_links(&self, links: &[std::path::PathBuf]) -> Vec<Finding> {
+        let c = &self.course;
+        // course_tree reports links at the course's parts; the course itself is reported
+        // here when it is a link (then nothing else is looked at).
+        let mounted = [c.outbound(), c.inbound(), c.feedback_public()];
+        links
+            .iter()
+            .filter(|l| !mounted.contains(l))
+            .filter_map(|l| match walk::look(l) {
+                Ok(Some(seen)) => Some(self.link(&seen, None)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// A directory a pod mounts: it must exist as a real directory owned uid:gid, 0755.
     fn top_dir(&self, dir: &Path, student: Option<&str>, out: &mut Vec<Finding>) {
         let seen = match walk::look(dir) {
@@ -449,8 +469,9 @@ impl Auditor {
         yes
     }
 
-    fn link(&self, seen: &Seen, student: Option<&str>) -> Finding {
-        let target = std::fs::read_link(&seen.path)
+    /// A link at `seen`: high, with where it points.
+    pub fn link(&self, seen: &Seen, student: Option<&str>) -> Finding {
+        let target = exchange_core::beneath::read_link(&seen.path)
             .map(|t| format!(" -> {}", t.display()))
             .unwrap_or_default();
         finding(

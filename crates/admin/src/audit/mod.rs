@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use exchange_core::backdate::BackdateCheck;
+use exchange_core::layout::Course;
 use exchange_core::migrated::MigratedRecord;
 use exchange_core::seals::SealIndex;
 use serde_json::json;
 
-use crate::course::existing;
+use crate::course::{self, anchor, existing_dir};
 use crate::init::Owner;
 use crate::output::{print_json, progress, Table};
 use crate::roster::RosterArgs;
@@ -111,21 +112,40 @@ pub struct Args {
 
 /// Run `audit`.
 pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
-    let course = existing(root, &args.course)?;
+    anchor(root)?;
     let roster = args.roster.load()?;
-    let migrated = MigratedRecord::load(&course).context("cannot read the migration record")?;
-    // With the notary's index, a sealed submission is judged by its sealed time.
-    let seals = SealIndex::load(&course).context("cannot read the notary's index")?;
-    let auditor = Auditor {
+    let course = Course::new(root, &args.course)?;
+    let links = course::links_among(root, &course)?;
+    let auditor = |course, backdate| Auditor {
         course,
         uid: args.owner.uid,
         gid: args.owner.gid,
-        backdate: BackdateCheck::new(Some(args.backdate_tolerance), migrated).with_seals(seals),
+        backdate,
         staging_age: args.staging_age.as_secs() as i64,
         fs_group: args.fs_group,
         kubelet_bits: AtomicUsize::new(0),
     };
+    if links.first().map(PathBuf::as_path) == Some(course.dir()) {
+        // The course itself is a link: nothing in it is looked at.
+        let backdate = BackdateCheck::new(None, MigratedRecord::default());
+        let auditor = auditor(course, backdate);
+        let findings = auditor.reserved_links(&links);
+        report(&auditor, args, &findings, 0)?;
+        return Ok(crate::EXIT_FINDINGS);
+    }
+    let course = existing_dir(root, &args.course)?;
+    let migrated = MigratedRecord::load(&course).context("cannot read the migration record")?;
+    // With the notary's index, a sealed submission is judged by its sealed time (not when
+    // the index's directory is a link: that is a finding, and not read).
+    let seals = if links.contains(&course.dir().join(course::NOTARY_DIR)) {
+        None
+    } else {
+        SealIndex::load(&course).context("cannot read the notary's index")?
+    };
+    let backdate = BackdateCheck::new(Some(args.backdate_tolerance), migrated).with_seals(seals);
+    let auditor = auditor(course, backdate);
     let mut findings = auditor.course_tree();
+    findings.extend(auditor.reserved_links(&links));
     let students = auditor.student_names(&mut findings);
     findings.extend(auditor.outbound());
     findings.extend(per_student(&auditor, &students));

@@ -226,7 +226,15 @@ fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
         .filter(|s| !a.instructor.contains(s))
         .cloned()
         .collect();
-    let tree = provision_course(root, &a.course, &students, a.owner.skeleton())
+    let tree = super::prepare(root, &a.course)
+        .and_then(|()| {
+            Ok(provision_course(
+                root,
+                &a.course,
+                &students,
+                a.owner.skeleton(),
+            )?)
+        })
         .with_context(|| format!("cannot create course {:?} on the exchange", a.course))?;
 
     let mut added: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -319,7 +327,17 @@ fn courses(root: &Path, hub_args: &HubArgs, groups: Vec<Group>) -> BTreeMap<Stri
             }
         }
     }
-    for c in super::child_ids(root, IdKind::Course) {
+    let mut warnings = Vec::new();
+    // No exchange mounted where this runs: every course is "missing" there.
+    let on_exchange = match super::anchor(root) {
+        Ok(()) => super::child_ids(root, IdKind::Course, &mut warnings).unwrap_or_else(|e| {
+            warnings.push(format!("{e:#}"));
+            Vec::new()
+        }),
+        Err(_) => Vec::new(),
+    };
+    crate::output::warn_all(None, &warnings);
+    for c in on_exchange {
         known.entry(c).or_default().on_exchange = true;
     }
     known

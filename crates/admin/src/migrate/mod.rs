@@ -113,8 +113,17 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     if from == to {
         bail!("--from and --to are the same directory");
     }
+    if args.dry_run {
+        // Nothing is created in a dry run: a missing root only means nothing is there yet.
+        let _ = crate::course::anchor(&to);
+    } else {
+        crate::course::anchor_creating(&to)?;
+    }
     let courses = if args.courses.is_empty() {
-        child_ids(&from, IdKind::Course)
+        let mut warnings = Vec::new();
+        let found = child_ids(&from, IdKind::Course, &mut warnings)?;
+        crate::output::warn_all(None, &warnings);
+        found
     } else {
         for c in &args.courses {
             validate(IdKind::Course, c)?;
@@ -167,6 +176,8 @@ fn migrate_course(
 ) -> anyhow::Result<CourseReport> {
     let old = read_course(old_dir);
     let new = Course::new(to, course)?;
+    // Nothing is written into a course whose reserved directories are links elsewhere.
+    crate::course::refuse_links(to, &new)?;
     let owner = (args.owner.uid, args.owner.gid);
     let mut report = CourseReport {
         course: course.to_string(),

@@ -165,7 +165,8 @@ fn sync(root: &Path, a: &SyncArgs) -> anyhow::Result<u8> {
     }
 
     // Directories before membership: a student may spawn the moment they are in the group.
-    provision_course(root, &a.course, &[], a.owner.skeleton())
+    crate::course::prepare(root, &a.course)
+        .and_then(|()| Ok(provision_course(root, &a.course, &[], a.owner.skeleton())?))
         .with_context(|| format!("cannot create course {:?} on the exchange", a.course))?;
     let mut failed = Vec::new();
     let mut add = Vec::new();

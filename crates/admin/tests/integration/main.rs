@@ -10,6 +10,7 @@ mod course;
 mod deadlines;
 mod gc;
 mod init;
+mod links;
 mod migrate;
 mod mounts;
 mod notary;

@@ -85,7 +85,13 @@ impl Exchange {
 
     /// Run with `input` on stdin.
     pub fn run_stdin(&self, args: &[&str], input: Option<&str>) -> Output {
+        self.run_env(args, input, &[])
+    }
+
+    /// Run with `input` on stdin and `env` added to the environment.
+    pub fn run_env(&self, args: &[&str], input: Option<&str>, env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_nbgrader-k8s"));
+        cmd.envs(env.iter().copied());
         cmd.arg("--root").arg(self.root()).args(args);
         cmd.stdin(if input.is_some() {
             Stdio::piped()
