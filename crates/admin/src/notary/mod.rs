@@ -12,7 +12,6 @@ mod ledger;
 mod log;
 mod metrics;
 mod observe;
-mod par;
 mod publish;
 mod query;
 mod run;

@@ -22,8 +22,8 @@ use serde_json::{json, Map, Value};
 
 use super::inbox::InboxCtx;
 use super::log::{log, now, now_secs};
-use super::par;
 use super::state::CourseState;
+use exchange_core::par;
 
 /// A directory's times within this many seconds of the clock are not trusted to be final.
 pub const RACY_SECS: i64 = 2;

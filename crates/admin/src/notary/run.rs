@@ -451,7 +451,7 @@ fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>
         run.index_behind = false;
     }
     let students: Vec<String> = affected.into_iter().collect();
-    let results = super::par::map(&students, 8, |s| {
+    let results = exchange_core::par::map(&students, 8, |s| {
         publish::write_confirmation(&run.course, id, s, &run.state, &head, seq)
     });
     for (s, result) in students.into_iter().zip(results) {
