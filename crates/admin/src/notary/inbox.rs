@@ -3,7 +3,7 @@
 //! pass's worker threads, so it only reads the course state and returns what it found.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
@@ -14,7 +14,7 @@ use exchange_core::walk::{self, Kind, Seen};
 use serde_json::{json, Map, Value};
 
 use super::log::now;
-use super::observe::{record, Inbox, PassSettings, Stamp, Usage, FETCHED_DIR};
+use super::observe::{record, why_failed, Inbox, PassSettings, Stamp, Usage, FETCHED_DIR};
 use super::publish;
 use super::state::{CourseState, SealState};
 
@@ -28,6 +28,8 @@ pub(super) struct InboxReport {
     pub fetched_stamp: Option<Stamp>,
     /// (once-key, log fields).
     pub warnings: Vec<(String, Value)>,
+    /// Looks that failed: (path, why); what they would have shown is left alone.
+    pub failures: Vec<(PathBuf, String)>,
 }
 
 pub(super) struct InboxCtx<'a> {
@@ -53,8 +55,12 @@ impl InboxCtx<'_> {
     pub fn inbox(&self, student: &str, mem: Option<&Inbox>) -> InboxReport {
         let mut report = InboxReport::default();
         let dir = self.course.inbound().join(student);
-        let Ok(children) = walk::children(&dir) else {
-            return report;
+        let children = match walk::children(&dir) {
+            Ok(children) => children,
+            Err(e) => {
+                report.failures.push((dir.clone(), why_failed(&dir, &e)));
+                return report;
+            }
         };
         // Each entry listed existed by now: the seal time of what is new.
         let seen_at = now();
@@ -112,8 +118,15 @@ impl InboxCtx<'_> {
             }
             // An instructor's removal moves the dir before its log line is written.
             let moved = self.course.removed().join(student).join(sub);
-            if matches!(walk::kind_of(&moved), Ok(Some(_))) {
-                continue;
+            match walk::kind_of(&moved) {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => {
+                    // Cannot tell (a link in the removals' place): not vanished yet.
+                    let why = why_failed(&moved, &e);
+                    report.failures.push((moved, why));
+                    continue;
+                }
             }
             report.records.push(record(
                 "vanished",
@@ -208,8 +221,14 @@ impl InboxCtx<'_> {
     }
 
     fn fetch_markers(&self, student: &str, dir: &Path, report: &mut InboxReport) {
-        let Ok(markers) = walk::children(dir) else {
-            return;
+        let markers = match walk::children(dir) {
+            Ok(markers) => markers,
+            Err(e) => {
+                report
+                    .failures
+                    .push((dir.to_path_buf(), why_failed(dir, &e)));
+                return;
+            }
         };
         for m in markers {
             if m.kind != Kind::File || m.name.starts_with('.') {

@@ -26,6 +26,8 @@ pub struct CourseMetrics {
     pub vanished: u64,
     /// Size of the ledger.
     pub ledger_bytes: u64,
+    /// Looks and writes that failed in the last pass.
+    pub errors: u64,
     /// Largest inboxes.
     pub largest: Vec<(String, Usage)>,
 }
@@ -45,6 +47,8 @@ pub struct Metrics {
     pub interval_seconds: f64,
     /// Per course.
     pub courses: Vec<CourseMetrics>,
+    /// Courses that could not be opened in the last pass.
+    pub courses_skipped: u64,
 }
 
 fn label(value: &str) -> String {
@@ -123,6 +127,19 @@ impl Metrics {
             "gauge",
             "Size of the course's ledger.",
             per(&|c| c.ledger_bytes),
+        );
+        metric(
+            "nbk8s_notary_pass_errors",
+            "gauge",
+            "Looks and writes that failed in the course's last pass (each is logged: a link \
+             where a directory belongs, an unreadable listing, a write refused).",
+            per(&|c| c.errors),
+        );
+        metric(
+            "nbk8s_notary_courses_skipped",
+            "gauge",
+            "Courses whose ledger could not be opened in the last pass (logged).",
+            one(self.courses_skipped.to_string()),
         );
         let largest = self
             .courses

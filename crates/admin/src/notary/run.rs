@@ -105,6 +105,8 @@ struct CourseRun {
     lagging: Option<BTreeSet<String>>,
     index_behind: bool,
     deadlines: DeadlineWatch,
+    /// Looks and writes that failed in the last pass (each logged).
+    errors: u64,
 }
 
 /// The settings of a run, parsed.
@@ -163,8 +165,14 @@ impl Notary {
     /// A notary over `root`.
     pub fn new(root: &Path, settings: Settings) -> anyhow::Result<Notary> {
         let home = notary_home(root);
-        std::fs::create_dir_all(&home)
-            .with_context(|| format!("cannot create the notary directory {}", home.display()))?;
+        match exchange_core::beneath::mkdir(&home, 0o755) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(e).with_context(|| {
+                    format!("cannot create the notary directory {}", home.display())
+                })
+            }
+            _ => {}
+        }
         if walk::kind_of(&home)? != Some(Kind::Dir) {
             bail!("{} must be a real directory", home.display());
         }
@@ -244,6 +252,7 @@ impl Notary {
             lagging,
             index_behind: true,
             deadlines: DeadlineWatch::default(),
+            errors: 0,
         })
     }
 
@@ -274,6 +283,7 @@ impl Notary {
             let mut settings = self.pass_settings(id, recheck);
             let snaps = self.snap_settings();
             let run = self.courses.get_mut(id).expect("opened above");
+            run.errors = 0;
             appended += course_pass(id, run, &settings, snaps);
             if recheck {
                 settings.redigest = true;
@@ -324,6 +334,7 @@ impl Notary {
         m.last_pass_unix = chrono::Utc::now().timestamp();
         m.records_total += appended;
         m.interval_seconds = self.settings.args.interval.as_secs_f64();
+        m.courses_skipped = self.skipped as u64;
         m.courses = self
             .courses
             .iter()
@@ -335,6 +346,7 @@ impl Notary {
                     changed,
                     vanished,
                     ledger_bytes: run.ledger.bytes(),
+                    errors: run.errors,
                     largest: observe::largest(&run.watch, 5),
                 }
             })
@@ -345,6 +357,8 @@ impl Notary {
 /// One pass over one course: observe, append, take the deadline snapshots due, publish.
 fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: SnapSettings) -> u64 {
     let mut observed = observe::observe(&run.course, id, &run.state, &mut run.watch, settings);
+    run.errors += observed.errors;
+    run.index_behind |= observed.copies_broken;
     let records = std::mem::take(&mut observed.records);
     let Some(mut written) = append(id, run, records) else {
         return 0;
@@ -371,6 +385,7 @@ fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: Sn
     if observed.usage_looked {
         let usage = observe::largest(&run.watch, usize::MAX);
         if let Err(why) = publish::write_usage(&run.course, id, &usage, settings.warn_bytes) {
+            run.errors += 1;
             log("warning", "write_failed", json!({"course": id, "why": why}));
         }
     }
@@ -389,6 +404,7 @@ fn append(id: &str, run: &mut CourseRun, records: Vec<Map<String, Value>>) -> Op
             Some(written)
         }
         Err(e) => {
+            run.errors += 1;
             log(
                 "error",
                 "append_failed",
@@ -445,6 +461,7 @@ fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>
     let seq = run.ledger.len().checked_sub(1);
     let mut failed = BTreeSet::new();
     if let Err(why) = publish::write_index(&run.course, id, &run.state, &head, seq) {
+        run.errors += 1;
         log("warning", "write_failed", json!({"course": id, "why": why}));
         run.index_behind = true;
     } else {
@@ -456,6 +473,7 @@ fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>
     });
     for (s, result) in students.into_iter().zip(results) {
         if let Err(why) = result {
+            run.errors += 1;
             log(
                 "warning",
                 "write_failed",
@@ -471,6 +489,7 @@ fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>
             published: run.ledger.len(),
         };
         if let Err(why) = publish::write_state(&run.dir, &point, &head) {
+            run.errors += 1;
             log("warning", "write_failed", json!({"course": id, "why": why}));
         }
     }

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 use crate::util::*;
 
+mod links;
+
 fn events<'a>(recs: &'a [Value], event: &str) -> Vec<&'a Value> {
     recs.iter().filter(|r| r["event"] == event).collect()
 }
@@ -563,15 +565,6 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     );
     assert!(kills >= 10, "only {kills} kills");
     assert!(events(&recs, "changed").is_empty() && events(&recs, "vanished").is_empty());
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 #[test]
