@@ -203,12 +203,15 @@ fn due(kept: Option<Stamp>, seen: Option<Stamp>, recheck: bool) -> bool {
     recheck || kept.is_none() || kept != seen
 }
 
+/// Entries where a directory belongs that are something else: (path, what it is).
+type Odd = Vec<(PathBuf, Kind)>;
+
 /// The real directories directly in `dir` whose names are valid ids of `kind`, sorted
 /// (the listing's types are `lstat`'s, so a link is never one), and the entries with a
 /// valid id that are not real directories (a link planted in a student's place), as
 /// (path, what it is). An absent `dir` holds none; any other failure is returned, and no
 /// earlier listing stands in for it.
-fn dir_ids(dir: &Path, kind: IdKind) -> std::io::Result<(Vec<String>, Vec<(PathBuf, Kind)>)> {
+fn dir_ids(dir: &Path, kind: IdKind) -> std::io::Result<(Vec<String>, Odd)> {
     let children = match walk::children(dir) {
         Ok(children) => children,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -232,7 +235,7 @@ fn dir_ids(dir: &Path, kind: IdKind) -> std::io::Result<(Vec<String>, Vec<(PathB
 }
 
 /// Warn (once) about entries in a student's place that are not directories.
-fn odd_entries(out: &mut Observed, watch: &mut Watch, course_id: &str, odd: Vec<(PathBuf, Kind)>) {
+fn odd_entries(out: &mut Observed, watch: &mut Watch, course_id: &str, odd: Odd) {
     for (path, kind) in odd {
         let why = format!(
             "a {} where a student's directory belongs: not followed",
