@@ -59,6 +59,9 @@ impl Manifest {
                 .map_err(|over| {
                     Error::TooBig(format!("{} holds more than {over}", dir.display()))
                 })?;
+            // The count listed `fd`: rewind it for the digest walk (no round trip).
+            rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0))
+                .map_err(|e| Error::io("rewind", dir, e))?;
         }
         let filter = Filter {
             limits: Limits {
@@ -159,6 +162,7 @@ impl Count {
         if depth > SCAN_MAX_DEPTH {
             return Ok(());
         }
+        // Listed from its current position: the caller rewinds the top one after.
         let Ok(entries) = safefs::read_entries(dir) else {
             return Ok(());
         };
@@ -246,6 +250,8 @@ mod tests {
         fs::write(b.path().join("b.ipynb"), b"{}").unwrap();
         let ma = Manifest::of(a.path(), 0, 0).unwrap();
         let mb = Manifest::of(b.path(), 0, 0).unwrap();
+        // With caps (counted first), the same manifest.
+        assert_eq!(Manifest::of(a.path(), 100, 1 << 30).unwrap(), ma);
         assert_eq!(ma.receipt(), mb.receipt());
         let paths: Vec<_> = ma.files.iter().map(|f| f.path.clone()).collect();
         assert_eq!(

@@ -79,6 +79,11 @@ pub struct Inbox {
     pub(super) fetched: Option<Stamp>,
     /// Past the warning threshold (warned once per crossing).
     over: bool,
+    /// Submissions found over a digest cap, with their directory's stamp then: not looked
+    /// at again (nor reported) until that stamp moves, or on a recheck (by `stat` only).
+    pub(super) too_big: HashMap<String, Stamp>,
+    /// Sealed submissions a recheck has still to re-digest (the per-pass budget ran out).
+    pub(super) redigest_due: BTreeSet<String>,
 }
 
 impl Inbox {
@@ -126,6 +131,9 @@ pub struct PassSettings {
     pub redigest: bool,
     /// Warn when an inbox holds more bytes than this (0 = never).
     pub warn_bytes: u64,
+    /// Submissions digested (sealed or re-digested) per inbox per pass at most; the rest
+    /// wait for the next pass, so one inbox never holds up the others' seals.
+    pub per_inbox: u64,
 }
 
 /// What a pass over a course found.
@@ -145,6 +153,8 @@ pub struct Observed {
     pub errors: u64,
     /// The instructors' copy directory is not a real directory.
     pub copies_broken: bool,
+    /// Inboxes with submissions left for the next pass (the per-inbox budget ran out).
+    pub deferred: u64,
 }
 
 /// Why a look at `path` failed, naming the link on the way when there is one (a link as
@@ -438,6 +448,9 @@ fn inboxes(
                 log("warning", "skipped", fields);
             }
         }
+        for fields in report.too_big_found {
+            log("warning", "too_big", fields);
+        }
         for (path, why) in report.failures {
             out.failed_once(watch, course_id, &path, why);
         }
@@ -447,8 +460,14 @@ fn inboxes(
             continue;
         };
         let inbox = watch.inboxes.entry(student.clone()).or_default();
-        inbox.stamp = seen.and_then(|s| s.settled(now_s));
+        // Work left for the next pass: look at this inbox again then, whatever its times.
+        inbox.stamp = seen
+            .and_then(|s| s.settled(now_s))
+            .filter(|_| !report.deferred);
         inbox.entries = entries;
+        inbox.too_big = report.too_big;
+        inbox.redigest_due = report.redigest_due;
+        out.deferred += u64::from(report.deferred);
         if report.fetched_listed {
             inbox.fetched = report.fetched_stamp.and_then(|s| s.settled(now_s));
         }
@@ -467,6 +486,14 @@ fn inboxes(
     watch
         .inboxes
         .retain(|s, _| watch.students.binary_search(s).is_ok());
+    if out.deferred > 0 {
+        log(
+            "info",
+            "inboxes_deferred",
+            json!({"course": course_id, "inboxes": out.deferred,
+                   "per_inbox": settings.per_inbox}),
+        );
+    }
 }
 
 /// Feedback released: the students listed afresh when `feedback_public/` moved, then each

@@ -73,6 +73,11 @@ pub struct RunArgs {
     /// Digest at most this many bytes of one submission.
     #[arg(long, default_value = "2G", value_name = "SIZE")]
     pub max_bytes: String,
+    /// Digest (seal or re-digest) at most N submissions of one inbox per pass; the rest
+    /// wait for the next pass, so every other student is sealed whatever one inbox holds.
+    #[arg(long, default_value_t = 32, value_name = "N", env = "NBGRADER_K8S_NOTARY_PER_INBOX",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub per_inbox: u64,
     /// Threads doing round trips to the volume in parallel.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub workers: usize,
@@ -107,6 +112,8 @@ struct CourseRun {
     deadlines: DeadlineWatch,
     /// Looks and writes that failed in the last pass (each logged).
     errors: u64,
+    /// Inboxes left with work for the next pass.
+    deferred: u64,
 }
 
 /// The settings of a run, parsed.
@@ -253,12 +260,16 @@ impl Notary {
             index_behind: true,
             deadlines: DeadlineWatch::default(),
             errors: 0,
+            deferred: 0,
         })
     }
 
     /// One pass over every course; returns the records appended.
     pub fn pass(&mut self) -> u64 {
         let started = Instant::now();
+        metrics::progress();
+        self.metrics.lock().expect("metrics lock").pass_started_unix =
+            Some(chrono::Utc::now().timestamp());
         let recheck = self.passes % self.settings.args.recheck_every == 0;
         let ids = self.course_ids();
         let mut appended = 0;
@@ -284,6 +295,7 @@ impl Notary {
             let snaps = self.snap_settings();
             let run = self.courses.get_mut(id).expect("opened above");
             run.errors = 0;
+            run.deferred = 0;
             appended += course_pass(id, run, &settings, snaps);
             if recheck {
                 settings.redigest = true;
@@ -292,6 +304,7 @@ impl Notary {
         }
         self.courses.retain(|id, _| ids.binary_search(id).is_ok());
         self.passes += 1;
+        metrics::progress();
         let took = started.elapsed();
         self.update_metrics(took, appended);
         log(
@@ -308,6 +321,7 @@ impl Notary {
             workers: self.settings.args.workers,
             max_files: self.settings.args.max_files,
             max_bytes: self.settings.max_bytes,
+            per_inbox: self.settings.args.per_inbox,
             keep_sealed: self.settings.args.keep_sealed.iter().any(|c| c == id),
             recheck,
             redigest: false,
@@ -335,6 +349,7 @@ impl Notary {
         m.records_total += appended;
         m.interval_seconds = self.settings.args.interval.as_secs_f64();
         m.courses_skipped = self.skipped as u64;
+        m.pass_started_unix = None;
         m.courses = self
             .courses
             .iter()
@@ -347,7 +362,16 @@ impl Notary {
                     vanished,
                     ledger_bytes: run.ledger.bytes(),
                     errors: run.errors,
-                    largest: observe::largest(&run.watch, 5),
+                    largest_bytes: observe::largest(&run.watch, 1)
+                        .first()
+                        .map_or(0, |(_, u)| u.bytes),
+                    too_big: run
+                        .watch
+                        .inboxes
+                        .values()
+                        .map(|i| i.too_big.len() as u64)
+                        .sum(),
+                    deferred: run.deferred,
                 }
             })
             .collect();
@@ -358,6 +382,8 @@ impl Notary {
 fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: SnapSettings) -> u64 {
     let mut observed = observe::observe(&run.course, id, &run.state, &mut run.watch, settings);
     run.errors += observed.errors;
+    run.deferred = observed.deferred;
+    metrics::progress();
     run.index_behind |= observed.copies_broken;
     let records = std::mem::take(&mut observed.records);
     let Some(mut written) = append(id, run, records) else {
