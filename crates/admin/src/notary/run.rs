@@ -279,6 +279,7 @@ impl Notary {
                 match self.open_course(id) {
                     Ok(run) => {
                         self.courses.insert(id.clone(), run);
+                        metrics::progress();
                     }
                     Err(e) => {
                         log(
