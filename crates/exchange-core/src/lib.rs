@@ -38,6 +38,7 @@ pub mod migrated;
 pub mod mounts;
 pub mod names;
 pub mod ops;
+pub mod par;
 pub mod receipt;
 pub(crate) mod safefs;
 pub mod seals;

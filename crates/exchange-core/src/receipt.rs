@@ -9,13 +9,14 @@
 //! or copies them): they are left out and reported in [`Manifest::skipped`].
 
 use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::safefs;
+use crate::safefs::{self, Kind};
 use crate::walk::{self, Entry, Filter, Limits, SCAN_MAX_DEPTH};
 
 /// Hex digits of a receipt shown to people (four groups of four).
@@ -45,9 +46,23 @@ impl Manifest {
     /// Read and digest every regular file below the real directory `dir` (a symlink there is
     /// refused), never following a link, at most [`SCAN_MAX_DEPTH`] levels deep. `max_files`
     /// and `max_bytes` (0 = no cap) bound what a hostile tree can make us read: past them
-    /// this fails with kind `too_big`, naming `dir`.
+    /// this fails with kind `too_big`, naming `dir`. With a cap, the files are counted and
+    /// their sizes (`st_size`) summed first, by `stat` alone, so a tree over a cap is
+    /// refused before a byte of it is read (a 2 GB sparse file costs one `stat`, not 2 GB of
+    /// hashing); the caps hold again while reading, for a tree that grows meanwhile.
     pub fn of(dir: &Path, max_files: u64, max_bytes: u64) -> Result<Manifest> {
         let fd = safefs::open_dir(dir, false).map_err(|e| Error::io("open", dir, e))?;
+        if max_files > 0 || max_bytes > 0 {
+            let mut count = Count::default();
+            count
+                .add(fd.as_fd(), 1, max_files, max_bytes)
+                .map_err(|over| {
+                    Error::TooBig(format!("{} holds more than {over}", dir.display()))
+                })?;
+            // The count listed `fd`: rewind it for the digest walk (no round trip).
+            rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0))
+                .map_err(|e| Error::io("rewind", dir, e))?;
+        }
         let filter = Filter {
             limits: Limits {
                 max_depth: SCAN_MAX_DEPTH as u64,
@@ -126,6 +141,58 @@ impl Manifest {
     }
 }
 
+/// Regular files below a directory and the sum of their sizes, as `stat` says.
+#[derive(Debug, Default)]
+struct Count {
+    files: u64,
+    bytes: u64,
+}
+
+impl Count {
+    /// Count what is below the directory open as `dir` (its entries at `depth`), stopping
+    /// at the first cap passed: Err says which ("N files", "N bytes"). Entries that cannot
+    /// be read are left to the digest walk, which reports them.
+    fn add(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        depth: usize,
+        max_files: u64,
+        max_bytes: u64,
+    ) -> std::result::Result<(), String> {
+        if depth > SCAN_MAX_DEPTH {
+            return Ok(());
+        }
+        // Listed from its current position: the caller rewinds the top one after.
+        let Ok(entries) = safefs::read_entries(dir) else {
+            return Ok(());
+        };
+        for entry in entries {
+            match entry.kind_in(dir) {
+                Ok(Kind::File) => {
+                    let Ok(stat) = safefs::stat_at(dir, &entry.name) else {
+                        continue;
+                    };
+                    self.files += 1;
+                    self.bytes = self.bytes.saturating_add(stat.st_size.max(0) as u64);
+                    if max_files > 0 && self.files > max_files {
+                        return Err(format!("{max_files} files"));
+                    }
+                    if max_bytes > 0 && self.bytes > max_bytes {
+                        return Err(format!("{max_bytes} bytes"));
+                    }
+                }
+                Ok(Kind::Dir) => {
+                    if let Ok(sub) = safefs::open_dir_at(dir, &entry.name) {
+                        self.add(sub.as_fd(), depth + 1, max_files, max_bytes)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 /// SHA-256 of `bytes`, lowercase hex (the digest every record of ours uses).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -183,6 +250,8 @@ mod tests {
         fs::write(b.path().join("b.ipynb"), b"{}").unwrap();
         let ma = Manifest::of(a.path(), 0, 0).unwrap();
         let mb = Manifest::of(b.path(), 0, 0).unwrap();
+        // With caps (counted first), the same manifest.
+        assert_eq!(Manifest::of(a.path(), 100, 1 << 30).unwrap(), ma);
         assert_eq!(ma.receipt(), mb.receipt());
         let paths: Vec<_> = ma.files.iter().map(|f| f.path.clone()).collect();
         assert_eq!(
@@ -239,6 +308,28 @@ mod tests {
         assert!(err.to_string().contains("more than 2 files"), "{err}");
         let err = Manifest::of(dir.path(), 0, 10).unwrap_err();
         assert!(err.to_string().contains("more than 10 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_tree_over_a_cap_is_refused_by_its_sizes_before_a_byte_is_read() {
+        let dir = tree();
+        // A sparse 1 TB file: reading it would take hours; its size refuses it at once.
+        let big = fs::File::create(dir.path().join("sub/huge.bin")).unwrap();
+        big.set_len(1 << 40).unwrap();
+        let started = std::time::Instant::now();
+        let err = Manifest::of(dir.path(), 0, 2_000_000_000).unwrap_err();
+        assert_eq!(err.kind(), "too_big");
+        assert!(
+            err.to_string().contains("more than 2000000000 bytes"),
+            "{err}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Files are counted the same way, however deep.
+        for i in 0..5 {
+            fs::write(dir.path().join(format!("sub/f{i}")), b"").unwrap();
+        }
+        let err = Manifest::of(dir.path(), 6, 0).unwrap_err();
+        assert!(err.to_string().contains("more than 6 files"), "{err}");
     }
 
     #[test]

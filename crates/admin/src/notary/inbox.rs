@@ -2,8 +2,9 @@
 //! notice what vanished, read new fetch markers, and count what the inbox holds. Run on the
 //! pass's worker threads, so it only reads the course state and returns what it found.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::Path;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
@@ -14,7 +15,7 @@ use exchange_core::walk::{self, Kind, Seen};
 use serde_json::{json, Map, Value};
 
 use super::log::now;
-use super::observe::{record, Inbox, PassSettings, Stamp, Usage, FETCHED_DIR};
+use super::observe::{record, why_failed, Inbox, PassSettings, Stamp, Usage, FETCHED_DIR};
 use super::publish;
 use super::state::{CourseState, SealState};
 
@@ -28,6 +29,36 @@ pub(super) struct InboxReport {
     pub fetched_stamp: Option<Stamp>,
     /// (once-key, log fields).
     pub warnings: Vec<(String, Value)>,
+    /// Looks that failed: (path, why); what they would have shown is left alone.
+    pub failures: Vec<(PathBuf, String)>,
+    /// Submissions over a digest cap, by name, with their stamp (see `Inbox::too_big`).
+    pub too_big: HashMap<String, Stamp>,
+    /// Sealed submissions still to re-digest.
+    pub redigest_due: BTreeSet<String>,
+    /// The budget ran out: some submissions wait for the next pass.
+    pub deferred: bool,
+    /// Log fields of each submission newly found over a cap (`too_big`, once each).
+    pub too_big_found: Vec<Value>,
+}
+
+/// What one submission's look needs besides the course: the listing's time, the inbox's
+/// memory, and what is left of its budget for the pass.
+struct Look<'a> {
+    seen_at: &'a str,
+    mem: Option<&'a Inbox>,
+    budget: &'a Cell<u64>,
+}
+
+impl Look<'_> {
+    /// Take one digest from the budget; false when none is left.
+    fn spend(&self) -> bool {
+        let left = self.budget.get();
+        if left == 0 {
+            return false;
+        }
+        self.budget.set(left - 1);
+        true
+    }
 }
 
 pub(super) struct InboxCtx<'a> {
@@ -51,14 +82,20 @@ impl InboxCtx<'_> {
     }
 
     pub fn inbox(&self, student: &str, mem: Option<&Inbox>) -> InboxReport {
+        super::metrics::progress();
         let mut report = InboxReport::default();
         let dir = self.course.inbound().join(student);
-        let Ok(children) = walk::children(&dir) else {
-            return report;
+        let children = match walk::children(&dir) {
+            Ok(children) => children,
+            Err(e) => {
+                report.failures.push((dir.clone(), why_failed(&dir, &e)));
+                return report;
+            }
         };
         // Each entry listed existed by now: the seal time of what is new.
         let seen_at = now();
         let recheck = self.settings.recheck;
+        let budget = Cell::new(self.settings.per_inbox);
         let cached = |name: &str| mem.and_then(|m| m.entries.get(name)).copied();
         let mut entries = BTreeMap::new();
         let mut present = HashSet::new();
@@ -84,7 +121,12 @@ impl InboxCtx<'_> {
                 Kind::Dir => match parse_submission(student, &name) {
                     Ok(parsed) => {
                         present.insert(name.clone());
-                        self.submission(student, child, &parsed, &seen_at, mem, &mut report)
+                        let look = Look {
+                            seen_at: &seen_at,
+                            mem,
+                            budget: &budget,
+                        };
+                        self.submission(student, child, &parsed, &look, &mut report)
                     }
                     Err(why) => {
                         self.warn(&mut report, student, &child.path, why);
@@ -112,8 +154,15 @@ impl InboxCtx<'_> {
             }
             // An instructor's removal moves the dir before its log line is written.
             let moved = self.course.removed().join(student).join(sub);
-            if matches!(walk::kind_of(&moved), Ok(Some(_))) {
-                continue;
+            match walk::kind_of(&moved) {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => {
+                    // Cannot tell (a link in the removals' place): not vanished yet.
+                    let why = why_failed(&moved, &e);
+                    report.failures.push((moved, why));
+                    continue;
+                }
             }
             report.records.push(record(
                 "vanished",
@@ -124,25 +173,32 @@ impl InboxCtx<'_> {
         report
     }
 
-    /// A submission dir in the listing: seal it when new, re-digest it on a recheck.
+    /// A submission dir in the listing: seal it when new, re-digest it on a recheck (or
+    /// when an earlier recheck left it), each within the inbox's budget for the pass.
     fn submission(
         &self,
         student: &str,
         child: &Seen,
         parsed: &exchange_core::names::SubmissionName,
-        seen_at: &str,
-        mem: Option<&Inbox>,
+        look: &Look<'_>,
         report: &mut InboxReport,
     ) -> Usage {
         let name = child.name.as_str();
         let key = (student.to_string(), name.to_string());
-        let cached = mem.and_then(|m| m.entries.get(name)).copied();
+        let cached = look.mem.and_then(|m| m.entries.get(name)).copied();
         if let Some(seal) = self.state.seals.get(&key) {
-            if !self.settings.redigest || seal.state == SealState::Vanished {
+            let due =
+                self.settings.redigest || look.mem.is_some_and(|m| m.redigest_due.contains(name));
+            if !due || seal.state == SealState::Vanished {
                 return cached.unwrap_or_else(|| usage_of(child));
             }
-            let Some(manifest) = self.digest(student, &child.path, report) else {
-                return usage_of(child);
+            if !look.spend() {
+                report.deferred = true;
+                report.redigest_due.insert(name.to_string());
+                return cached.unwrap_or_else(|| usage_of(child));
+            }
+            let Some(manifest) = self.digest(student, child, look, report) else {
+                return cached.unwrap_or_else(|| usage_of(child));
             };
             let receipt = manifest.receipt();
             if receipt != seal.current {
@@ -158,8 +214,18 @@ impl InboxCtx<'_> {
         if self.removed(&key) {
             return cached.unwrap_or_else(|| usage_of(child));
         }
-        let Some(manifest) = self.digest(student, &child.path, report) else {
-            return usage_of(child);
+        let stamp = Stamp::of(child);
+        if !self.settings.recheck && look.mem.and_then(|m| m.too_big.get(name)) == Some(&stamp) {
+            // Over a cap when last counted, and unchanged since: costs nothing this pass.
+            report.too_big.insert(name.to_string(), stamp);
+            return cached.unwrap_or_default();
+        }
+        if !look.spend() {
+            report.deferred = true;
+            return cached.unwrap_or_default();
+        }
+        let Some(manifest) = self.digest(student, child, look, report) else {
+            return cached.unwrap_or_else(|| usage_of(child));
         };
         let receipt = manifest.receipt();
         let copy = if self.settings.keep_sealed {
@@ -180,7 +246,7 @@ impl InboxCtx<'_> {
         };
         let mut fields = json!({
             "student": student, "assignment": parsed.assignment, "submission": name,
-            "claimed": parsed.timestamp, "sealed": seen_at, "receipt": receipt,
+            "claimed": parsed.timestamp, "sealed": look.seen_at, "receipt": receipt,
             "bytes": manifest.bytes(), "files": files_json(&manifest),
             "skipped": manifest.skipped,
         });
@@ -189,14 +255,37 @@ impl InboxCtx<'_> {
         }
         let mut rec = record("seal", fields);
         // The record's time is when the notary saw it, like `sealed`.
-        rec.insert("time".into(), seen_at.into());
+        rec.insert("time".into(), look.seen_at.into());
         report.records.push(rec);
         manifest_usage(&manifest)
     }
 
-    fn digest(&self, student: &str, dir: &Path, report: &mut InboxReport) -> Option<Manifest> {
+    /// The manifest of the submission `child`; None when it cannot be made. One found over
+    /// a cap is remembered with its stamp and reported once; until its stamp moves (or a
+    /// recheck, which counts it again by `stat` alone) it is not looked at again.
+    fn digest(
+        &self,
+        student: &str,
+        child: &Seen,
+        look: &Look<'_>,
+        report: &mut InboxReport,
+    ) -> Option<Manifest> {
+        let name = child.name.as_str();
+        let stamp = Stamp::of(child);
+        let known = look.mem.and_then(|m| m.too_big.get(name)) == Some(&stamp);
+        let dir = &child.path;
         match Manifest::of(dir, self.settings.max_files, self.settings.max_bytes) {
             Ok(m) => Some(m),
+            Err(e) if e.kind() == "too_big" => {
+                report.too_big.insert(name.to_string(), stamp);
+                if !known {
+                    report.too_big_found.push(json!({
+                        "course": self.course_id, "student": student, "path": dir,
+                        "why": format!("not sealed: {e}"),
+                    }));
+                }
+                None
+            }
             Err(e) => {
                 // Gone since the listing: the next look records it as vanished.
                 if e.kind() != "not_found" && walk::kind_of(dir).ok().flatten().is_some() {
@@ -206,10 +295,15 @@ impl InboxCtx<'_> {
             }
         }
     }
-
     fn fetch_markers(&self, student: &str, dir: &Path, report: &mut InboxReport) {
-        let Ok(markers) = walk::children(dir) else {
-            return;
+        let markers = match walk::children(dir) {
+            Ok(markers) => markers,
+            Err(e) => {
+                report
+                    .failures
+                    .push((dir.to_path_buf(), why_failed(dir, &e)));
+                return;
+            }
         };
         for m in markers {
             if m.kind != Kind::File || m.name.starts_with('.') {

@@ -8,13 +8,14 @@
 //! [`Ledger::open`] cuts off (the pass that wrote it is then redone, since what the notary
 //! knows is replayed from the complete lines only).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use exchange_core::beneath;
 use exchange_core::receipt::sha256_hex;
+use rustix::fs::{Mode, OFlags};
 use serde_json::{Map, Value};
 
 /// `prev` of the first record.
@@ -52,17 +53,24 @@ pub struct Opened {
 impl Ledger {
     /// Open (creating it and its directory) the ledger in `dir`, cutting off a torn last line.
     pub fn open(dir: &Path) -> anyhow::Result<Opened> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the notary directory {}", dir.display()))?;
+        // Beneath the exchange root, no link in any component (the ledger directory
+        // included): a link there must not make the notary write elsewhere.
+        match beneath::mkdir(dir, 0o755) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(e).with_context(|| {
+                    format!("cannot create the notary directory {}", dir.display())
+                })
+            }
+            _ => {}
+        }
         let path = dir.join(LEDGER_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o644)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(&path)
+        let flags = OFlags::RDWR | OFlags::APPEND | OFlags::CREATE;
+        let mut file = beneath::open(&path, flags, Mode::from_raw_mode(0o644))
+            .map(File::from)
             .with_context(|| format!("cannot open the ledger {}", path.display()))?;
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            bail!("the ledger {} is not a regular file", path.display());
+        }
         // One writer per ledger: a second notary (or a `run --once` beside the Deployment)
         // would interleave two chains. Where the volume has no locks, say so and go on.
         match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {

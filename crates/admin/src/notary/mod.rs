@@ -12,7 +12,6 @@ mod ledger;
 mod log;
 mod metrics;
 mod observe;
-mod par;
 mod publish;
 mod query;
 mod run;
@@ -22,7 +21,7 @@ mod verify;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 use clap::Subcommand;
 
 /// `notary` arguments.
@@ -50,6 +49,10 @@ enum Command {
 
 /// Run `notary`.
 pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
+    // Every path of the notary below the root is resolved beneath a descriptor held on it,
+    // no link followed in any component (the ledger's directory included).
+    exchange_core::beneath::anchor(root)
+        .with_context(|| format!("cannot open the exchange root {}", root.display()))?;
     match &args.command {
         Command::Run(a) => run::run(root, a),
         Command::Verify(a) => verify::run(root, a),

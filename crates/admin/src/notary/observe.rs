@@ -13,7 +13,7 @@
 //! otherwise leave its times as they were).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
@@ -22,8 +22,8 @@ use serde_json::{json, Map, Value};
 
 use super::inbox::InboxCtx;
 use super::log::{log, now, now_secs};
-use super::par;
 use super::state::CourseState;
+use exchange_core::par;
 
 /// A directory's times within this many seconds of the clock are not trusted to be final.
 pub const RACY_SECS: i64 = 2;
@@ -79,6 +79,11 @@ pub struct Inbox {
     pub(super) fetched: Option<Stamp>,
     /// Past the warning threshold (warned once per crossing).
     over: bool,
+    /// Submissions found over a digest cap, with their directory's stamp then: not looked
+    /// at again (nor reported) until that stamp moves, or on a recheck (by `stat` only).
+    pub(super) too_big: HashMap<String, Stamp>,
+    /// Sealed submissions a recheck has still to re-digest (the per-pass budget ran out).
+    pub(super) redigest_due: BTreeSet<String>,
 }
 
 impl Inbox {
@@ -126,6 +131,9 @@ pub struct PassSettings {
     pub redigest: bool,
     /// Warn when an inbox holds more bytes than this (0 = never).
     pub warn_bytes: u64,
+    /// Submissions digested (sealed or re-digested) per inbox per pass at most; the rest
+    /// wait for the next pass, so one inbox never holds up the others' seals.
+    pub per_inbox: u64,
 }
 
 /// What a pass over a course found.
@@ -140,6 +148,50 @@ pub struct Observed {
     /// Students whose feedback dir moved (or all, on a recheck): their deadline file may
     /// have changed.
     pub feedback_looked: Vec<String>,
+    /// Looks that failed (a link where a directory should be, an unreadable listing...):
+    /// each is logged, and what it would have shown is left alone this pass.
+    pub errors: u64,
+    /// The instructors' copy directory is not a real directory.
+    pub copies_broken: bool,
+    /// Inboxes with submissions left for the next pass (the per-inbox budget ran out).
+    pub deferred: u64,
+}
+
+/// Why a look at `path` failed, naming the link on the way when there is one (a link as
+/// the last component fails as "not a directory", which would hide it).
+pub(super) fn why_failed(path: &Path, err: &std::io::Error) -> String {
+    match exchange_core::beneath::first_link(path) {
+        Some(link) => format!(
+            "{} is a symbolic link: no link is followed on the exchange",
+            link.display()
+        ),
+        None => err.to_string(),
+    }
+}
+
+impl Observed {
+    /// A course-level look at `path` failed: logged every pass (the course's work there
+    /// stops until it is repaired).
+    fn failed(&mut self, course_id: &str, path: &Path, why: &std::io::Error) {
+        self.errors += 1;
+        log(
+            "error",
+            "listing_failed",
+            json!({"course": course_id, "path": path, "why": why_failed(path, why)}),
+        );
+    }
+
+    /// A look at one student's directory failed: logged once per path and reason.
+    fn failed_once(&mut self, watch: &mut Watch, course_id: &str, path: &Path, why: String) {
+        self.errors += 1;
+        if watch.warned.insert(format!("{}:{why}", path.display())) {
+            log(
+                "warning",
+                "listing_failed",
+                json!({"course": course_id, "path": path, "why": why}),
+            );
+        }
+    }
 }
 
 pub(super) fn record(event: &str, fields: Value) -> Map<String, Value> {
@@ -152,25 +204,55 @@ pub(super) fn record(event: &str, fields: Value) -> Map<String, Value> {
     m
 }
 
-fn stamp_at(path: &Path) -> Option<Stamp> {
-    walk::look(path).ok().flatten().map(|s| Stamp::of(&s))
+/// The stamp of what is at `path` (a link's own); Ok(None) when absent.
+fn stamp_at(path: &Path) -> std::io::Result<Option<Stamp>> {
+    Ok(walk::look(path)?.map(|s| Stamp::of(&s)))
 }
 
 fn due(kept: Option<Stamp>, seen: Option<Stamp>, recheck: bool) -> bool {
     recheck || kept.is_none() || kept != seen
 }
 
-/// Names of the real directories directly in `dir` that are valid ids of `kind` (dot-names
-/// and links left out; the listing's types are `lstat`'s). Sorted; None when unreadable.
-fn dir_ids(dir: &Path, kind: IdKind) -> Option<Vec<String>> {
-    let mut names: Vec<String> = walk::children(dir)
-        .ok()?
-        .into_iter()
-        .filter(|c| c.kind == Kind::Dir && problem(kind, &c.name).is_none())
-        .map(|c| c.name)
-        .collect();
+/// Entries where a directory belongs that are something else: (path, what it is).
+type Odd = Vec<(PathBuf, Kind)>;
+
+/// The real directories directly in `dir` whose names are valid ids of `kind`, sorted
+/// (the listing's types are `lstat`'s, so a link is never one), and the entries with a
+/// valid id that are not real directories (a link planted in a student's place), as
+/// (path, what it is). An absent `dir` holds none; any other failure is returned, and no
+/// earlier listing stands in for it.
+fn dir_ids(dir: &Path, kind: IdKind) -> std::io::Result<(Vec<String>, Odd)> {
+    let children = match walk::children(dir) {
+        Ok(children) => children,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let mut names = Vec::new();
+    let mut odd = Vec::new();
+    for c in children {
+        if problem(kind, &c.name).is_some() {
+            continue;
+        }
+        if c.kind == Kind::Dir {
+            names.push(c.name);
+        } else {
+            let kind = c.kind;
+            odd.push((c.path, kind));
+        }
+    }
     names.sort();
-    Some(names)
+    Ok((names, odd))
+}
+
+/// Warn (once) about entries in a student's place that are not directories.
+fn odd_entries(out: &mut Observed, watch: &mut Watch, course_id: &str, odd: Odd) {
+    for (path, kind) in odd {
+        let why = format!(
+            "a {} where a student's directory belongs: not followed",
+            kind.describe()
+        );
+        out.failed_once(watch, course_id, &path, why);
+    }
 }
 
 /// Look at `course` once; `state` is what the ledger says so far.
@@ -182,70 +264,178 @@ pub fn observe(
     settings: &PassSettings,
 ) -> Observed {
     let mut out = Observed::default();
-    let recheck = settings.recheck;
-    let now_s = now_secs();
+    copies(course, course_id, &mut out);
+    outbound(course, course_id, state, watch, settings.recheck, &mut out);
+    // Instructor removals (before the inboxes: a removed submission is not "vanished").
+    let removed_now = removals(course, course_id, state, watch, settings.recheck, &mut out);
+    inboxes(
+        course,
+        course_id,
+        state,
+        watch,
+        settings,
+        &removed_now,
+        &mut out,
+    );
+    feedback(course, course_id, state, watch, settings, &mut out);
+    out
+}
 
-    // Releases and withdrawals.
-    let seen = stamp_at(&course.outbound());
-    if due(watch.outbound, seen, recheck) {
-        out.outbound_looked = true;
-        if let Some(names) = dir_ids(&course.outbound(), IdKind::Assignment) {
-            let names: BTreeSet<String> = names.into_iter().collect();
-            for a in names.difference(&state.released) {
-                out.records
-                    .push(record("released", json!({"assignment": a})));
-            }
-            for a in state.released.difference(&names) {
-                out.records
-                    .push(record("withdrawn", json!({"assignment": a})));
-            }
-            watch.outbound = seen.and_then(|s| s.settled(now_s));
+/// The instructors' copy directory (`{course}/.nbk8s-notary`), looked at every pass (one
+/// `lstat`), so a link or file put in its place is reported at once, not only when the
+/// next write is refused.
+fn copies(course: &Course, course_id: &str, out: &mut Observed) {
+    let dir = course.dir().join(super::publish::COPY_DIR);
+    match walk::look(&dir) {
+        Ok(None) => {}
+        Ok(Some(seen)) if seen.kind == Kind::Dir => {}
+        Ok(Some(seen)) => {
+            out.copies_broken = true;
+            let why = std::io::Error::other(format!(
+                "{} is a {}, not a directory: the notary writes nothing there",
+                dir.display(),
+                seen.kind.describe()
+            ));
+            out.failed(course_id, &dir, &why);
+        }
+        Err(e) => {
+            out.copies_broken = true;
+            out.failed(course_id, &dir, &e);
         }
     }
+}
 
-    // Instructor removals (before the inboxes: a removed submission is not "vanished").
-    let mut removed_now: BTreeSet<(String, String)> = BTreeSet::new();
-    let removals = course
+/// Releases and withdrawals.
+fn outbound(
+    course: &Course,
+    course_id: &str,
+    state: &CourseState,
+    watch: &mut Watch,
+    recheck: bool,
+    out: &mut Observed,
+) {
+    let dir = course.outbound();
+    let seen = match stamp_at(&dir) {
+        Ok(seen) => seen,
+        Err(e) => return out.failed(course_id, &dir, &e),
+    };
+    if !due(watch.outbound, seen, recheck) {
+        return;
+    }
+    out.outbound_looked = true;
+    let names = match dir_ids(&dir, IdKind::Assignment) {
+        Ok((names, _)) => names,
+        Err(e) => {
+            watch.outbound = None;
+            return out.failed(course_id, &dir, &e);
+        }
+    };
+    let names: BTreeSet<String> = names.into_iter().collect();
+    for a in names.difference(&state.released) {
+        out.records
+            .push(record("released", json!({"assignment": a})));
+    }
+    for a in state.released.difference(&names) {
+        out.records
+            .push(record("withdrawn", json!({"assignment": a})));
+    }
+    watch.outbound = seen.and_then(|s| s.settled(now_secs()));
+}
+
+/// The instructors' removals not taken in yet; returns (student, submission) of each.
+fn removals(
+    course: &Course,
+    course_id: &str,
+    state: &CourseState,
+    watch: &mut Watch,
+    recheck: bool,
+    out: &mut Observed,
+) -> BTreeSet<(String, String)> {
+    let mut removed_now = BTreeSet::new();
+    let log_path = course
         .removed()
         .join(exchange_core::ops::remove::REMOVALS_LOG);
-    let seen = stamp_at(&removals);
-    if seen.is_some() && due(watch.removals, seen, recheck) {
-        for rec in removal_records(&removals, state, watch) {
-            let key = (text(&rec, "student"), text(&rec, "submission"));
-            removed_now.insert(key);
-            out.records.push(rec);
+    let seen = match stamp_at(&log_path) {
+        Ok(seen) => seen,
+        Err(e) => {
+            out.failed(course_id, &log_path, &e);
+            return removed_now;
         }
-        watch.removals = seen.and_then(|s| s.settled(now_s));
+    };
+    if seen.is_none() || !due(watch.removals, seen, recheck) {
+        return removed_now;
     }
+    let bytes = match walk::read_regular(&log_path, REMOVALS_MAX) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return removed_now,
+        Err(e) => {
+            watch.removals = None;
+            out.failed(course_id, &log_path, &e);
+            return removed_now;
+        }
+    };
+    for rec in removal_records(&log_path, &bytes, state, watch) {
+        removed_now.insert((text(&rec, "student"), text(&rec, "submission")));
+        out.records.push(rec);
+    }
+    watch.removals = seen.and_then(|s| s.settled(now_secs()));
+    removed_now
+}
 
-    // Student inboxes.
-    let seen = stamp_at(&course.inbound());
-    if due(watch.inbound, seen, recheck) {
-        if let Some(names) = dir_ids(&course.inbound(), IdKind::Student) {
+/// Student inboxes: the students listed afresh when `inbound/` moved, then each inbox
+/// whose times moved. When `inbound/` cannot be listed (a link put in its place), nothing
+/// is done with any inbox this pass, and the earlier list is dropped, never reused.
+fn inboxes(
+    course: &Course,
+    course_id: &str,
+    state: &CourseState,
+    watch: &mut Watch,
+    settings: &PassSettings,
+    removed_now: &BTreeSet<(String, String)>,
+    out: &mut Observed,
+) {
+    let recheck = settings.recheck;
+    let now_s = now_secs();
+    let inbound = course.inbound();
+    let listed = stamp_at(&inbound).and_then(|seen| {
+        if due(watch.inbound, seen, recheck) {
+            let (names, odd) = dir_ids(&inbound, IdKind::Student)?;
+            odd_entries(out, watch, course_id, odd);
             watch.students = names;
             watch.inbound = seen.and_then(|s| s.settled(now_s));
         }
+        Ok(())
+    });
+    if let Err(e) = listed {
+        watch.inbound = None;
+        watch.students.clear();
+        watch.inboxes.clear();
+        return out.failed(course_id, &inbound, &e);
     }
-    let inbound = course.inbound();
     let stamps = par::map(&watch.students, settings.workers, |s| {
         stamp_at(&inbound.join(s))
     });
-    let jobs: Vec<(String, Option<Stamp>)> = watch
-        .students
-        .iter()
-        .zip(stamps)
-        .filter(|(s, seen)| {
-            let kept = watch.inboxes.get(*s).and_then(|i| i.stamp);
-            due(kept, *seen, recheck)
-        })
-        .map(|(s, seen)| (s.clone(), seen))
-        .collect();
+    let mut jobs: Vec<(String, Option<Stamp>)> = Vec::new();
+    for (s, seen) in watch.students.clone().into_iter().zip(stamps) {
+        match seen {
+            Ok(seen) if due(watch.inboxes.get(&s).and_then(|i| i.stamp), seen, recheck) => {
+                jobs.push((s, seen));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                watch.inboxes.remove(&s);
+                let path = inbound.join(&s);
+                let why = why_failed(&path, &e);
+                out.failed_once(watch, course_id, &path, why);
+            }
+        }
+    }
     out.usage_looked = !jobs.is_empty();
     let ctx = InboxCtx {
         course,
         course_id,
         state,
-        removed_now: &removed_now,
+        removed_now,
         settings,
     };
     let inboxes = &watch.inboxes;
@@ -258,13 +448,26 @@ pub fn observe(
                 log("warning", "skipped", fields);
             }
         }
+        for fields in report.too_big_found {
+            log("warning", "too_big", fields);
+        }
+        for (path, why) in report.failures {
+            out.failed_once(watch, course_id, &path, why);
+        }
         out.records.extend(report.records);
         let Some(entries) = report.entries else {
+            watch.inboxes.remove(&student);
             continue;
         };
         let inbox = watch.inboxes.entry(student.clone()).or_default();
-        inbox.stamp = seen.and_then(|s| s.settled(now_s));
+        // Work left for the next pass: look at this inbox again then, whatever its times.
+        inbox.stamp = seen
+            .and_then(|s| s.settled(now_s))
+            .filter(|_| !report.deferred);
         inbox.entries = entries;
+        inbox.too_big = report.too_big;
+        inbox.redigest_due = report.redigest_due;
+        out.deferred += u64::from(report.deferred);
         if report.fetched_listed {
             inbox.fetched = report.fetched_stamp.and_then(|s| s.settled(now_s));
         }
@@ -283,26 +486,70 @@ pub fn observe(
     watch
         .inboxes
         .retain(|s, _| watch.students.binary_search(s).is_ok());
+    if out.deferred > 0 {
+        log(
+            "info",
+            "inboxes_deferred",
+            json!({"course": course_id, "inboxes": out.deferred,
+                   "per_inbox": settings.per_inbox}),
+        );
+    }
+}
 
-    // Feedback released.
-    let seen = stamp_at(&course.feedback_public());
-    if due(watch.feedback_dir, seen, recheck) {
-        if let Some(names) = dir_ids(&course.feedback_public(), IdKind::Student) {
+/// Feedback released: the students listed afresh when `feedback_public/` moved, then each
+/// feedback dir whose times moved; as for inboxes, a failed listing is never stood in for.
+fn feedback(
+    course: &Course,
+    course_id: &str,
+    state: &CourseState,
+    watch: &mut Watch,
+    settings: &PassSettings,
+    out: &mut Observed,
+) {
+    let recheck = settings.recheck;
+    let now_s = now_secs();
+    let fb = course.feedback_public();
+    let listed = stamp_at(&fb).and_then(|seen| {
+        if due(watch.feedback_dir, seen, recheck) {
+            let (names, odd) = dir_ids(&fb, IdKind::Student)?;
+            odd_entries(out, watch, course_id, odd);
             watch.feedback_students = names;
             watch.feedback_dir = seen.and_then(|s| s.settled(now_s));
         }
+        Ok(())
+    });
+    if let Err(e) = listed {
+        watch.feedback_dir = None;
+        watch.feedback_students.clear();
+        watch.feedback.clear();
+        return out.failed(course_id, &fb, &e);
     }
-    let fb = course.feedback_public();
     let stamps = par::map(&watch.feedback_students, settings.workers, |s| {
         stamp_at(&fb.join(s))
     });
-    for (student, seen) in watch.feedback_students.iter().zip(stamps) {
-        if !due(watch.feedback.get(student).copied(), seen, recheck) {
+    for (student, seen) in watch.feedback_students.clone().into_iter().zip(stamps) {
+        let dir = fb.join(&student);
+        let seen = match seen {
+            Ok(seen) => seen,
+            Err(e) => {
+                watch.feedback.remove(&student);
+                let why = why_failed(&dir, &e);
+                out.failed_once(watch, course_id, &dir, why);
+                continue;
+            }
+        };
+        if !due(watch.feedback.get(&student).copied(), seen, recheck) {
             continue;
         }
         out.feedback_looked.push(student.clone());
-        let Ok(children) = walk::children(&fb.join(student)) else {
-            continue;
+        let children = match walk::children(&dir) {
+            Ok(children) => children,
+            Err(e) => {
+                watch.feedback.remove(&student);
+                let why = why_failed(&dir, &e);
+                out.failed_once(watch, course_id, &dir, why);
+                continue;
+            }
         };
         for child in children {
             let Some(key) = child.name.strip_suffix(".html") else {
@@ -319,11 +566,10 @@ pub fn observe(
             }
         }
         match seen.and_then(|s| s.settled(now_s)) {
-            Some(s) => watch.feedback.insert(student.clone(), s),
-            None => watch.feedback.remove(student),
+            Some(s) => watch.feedback.insert(student, s),
+            None => watch.feedback.remove(&student),
         };
     }
-    out
 }
 
 fn text(rec: &Map<String, Value>, key: &str) -> String {
@@ -333,13 +579,17 @@ fn text(rec: &Map<String, Value>, key: &str) -> String {
         .to_string()
 }
 
-/// Records for the complete lines of `removals.jsonl` not taken in yet.
-fn removal_records(path: &Path, state: &CourseState, watch: &mut Watch) -> Vec<Map<String, Value>> {
-    const MAX: u64 = 64 * 1024 * 1024;
-    let bytes = match walk::read_regular(path, MAX) {
-        Ok(Some(bytes)) => bytes,
-        _ => return Vec::new(),
-    };
+/// The most of `removals.jsonl` read.
+const REMOVALS_MAX: u64 = 64 * 1024 * 1024;
+
+/// Records for the complete lines of `removals.jsonl` (`bytes`, read from `path`) not
+/// taken in yet.
+fn removal_records(
+    path: &Path,
+    bytes: &[u8],
+    state: &CourseState,
+    watch: &mut Watch,
+) -> Vec<Map<String, Value>> {
     let complete = bytes
         .iter()
         .rposition(|b| *b == b'\n')

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use exchange_core::beneath;
 use exchange_core::layout::Course;
 use exchange_core::ops::place::{place_dir, remove_tree, write_file_in, Outcome};
 use exchange_core::receipt::Manifest;
@@ -32,10 +33,9 @@ pub const STATE_FILE: &str = "state.json";
 pub(super) fn real_dir(dir: &Path) -> Result<(), String> {
     match walk::kind_of(dir) {
         Ok(Some(Kind::Dir)) => Ok(()),
-        Ok(None) => match std::fs::create_dir(dir) {
+        Ok(None) => match beneath::mkdir(dir, 0o755) {
             Ok(()) => {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+                let _ = beneath::chmod(dir, 0o755);
                 real_dir(dir)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => real_dir(dir),

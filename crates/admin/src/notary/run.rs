@@ -73,6 +73,11 @@ pub struct RunArgs {
     /// Digest at most this many bytes of one submission.
     #[arg(long, default_value = "2G", value_name = "SIZE")]
     pub max_bytes: String,
+    /// Digest (seal or re-digest) at most N submissions of one inbox per pass; the rest
+    /// wait for the next pass, so every other student is sealed whatever one inbox holds.
+    #[arg(long, default_value_t = 32, value_name = "N", env = "NBGRADER_K8S_NOTARY_PER_INBOX",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub per_inbox: u64,
     /// Threads doing round trips to the volume in parallel.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub workers: usize,
@@ -105,6 +110,10 @@ struct CourseRun {
     lagging: Option<BTreeSet<String>>,
     index_behind: bool,
     deadlines: DeadlineWatch,
+    /// Looks and writes that failed in the last pass (each logged).
+    errors: u64,
+    /// Inboxes left with work for the next pass.
+    deferred: u64,
 }
 
 /// The settings of a run, parsed.
@@ -163,8 +172,14 @@ impl Notary {
     /// A notary over `root`.
     pub fn new(root: &Path, settings: Settings) -> anyhow::Result<Notary> {
         let home = notary_home(root);
-        std::fs::create_dir_all(&home)
-            .with_context(|| format!("cannot create the notary directory {}", home.display()))?;
+        match exchange_core::beneath::mkdir(&home, 0o755) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(e).with_context(|| {
+                    format!("cannot create the notary directory {}", home.display())
+                })
+            }
+            _ => {}
+        }
         if walk::kind_of(&home)? != Some(Kind::Dir) {
             bail!("{} must be a real directory", home.display());
         }
@@ -244,12 +259,17 @@ impl Notary {
             lagging,
             index_behind: true,
             deadlines: DeadlineWatch::default(),
+            errors: 0,
+            deferred: 0,
         })
     }
 
     /// One pass over every course; returns the records appended.
     pub fn pass(&mut self) -> u64 {
         let started = Instant::now();
+        metrics::progress();
+        self.metrics.lock().expect("metrics lock").pass_started_unix =
+            Some(chrono::Utc::now().timestamp());
         let recheck = self.passes % self.settings.args.recheck_every == 0;
         let ids = self.course_ids();
         let mut appended = 0;
@@ -259,6 +279,7 @@ impl Notary {
                 match self.open_course(id) {
                     Ok(run) => {
                         self.courses.insert(id.clone(), run);
+                        metrics::progress();
                     }
                     Err(e) => {
                         log(
@@ -274,6 +295,8 @@ impl Notary {
             let mut settings = self.pass_settings(id, recheck);
             let snaps = self.snap_settings();
             let run = self.courses.get_mut(id).expect("opened above");
+            run.errors = 0;
+            run.deferred = 0;
             appended += course_pass(id, run, &settings, snaps);
             if recheck {
                 settings.redigest = true;
@@ -282,6 +305,7 @@ impl Notary {
         }
         self.courses.retain(|id, _| ids.binary_search(id).is_ok());
         self.passes += 1;
+        metrics::progress();
         let took = started.elapsed();
         self.update_metrics(took, appended);
         log(
@@ -298,6 +322,7 @@ impl Notary {
             workers: self.settings.args.workers,
             max_files: self.settings.args.max_files,
             max_bytes: self.settings.max_bytes,
+            per_inbox: self.settings.args.per_inbox,
             keep_sealed: self.settings.args.keep_sealed.iter().any(|c| c == id),
             recheck,
             redigest: false,
@@ -324,6 +349,8 @@ impl Notary {
         m.last_pass_unix = chrono::Utc::now().timestamp();
         m.records_total += appended;
         m.interval_seconds = self.settings.args.interval.as_secs_f64();
+        m.courses_skipped = self.skipped as u64;
+        m.pass_started_unix = None;
         m.courses = self
             .courses
             .iter()
@@ -335,7 +362,17 @@ impl Notary {
                     changed,
                     vanished,
                     ledger_bytes: run.ledger.bytes(),
-                    largest: observe::largest(&run.watch, 5),
+                    errors: run.errors,
+                    largest_bytes: observe::largest(&run.watch, 1)
+                        .first()
+                        .map_or(0, |(_, u)| u.bytes),
+                    too_big: run
+                        .watch
+                        .inboxes
+                        .values()
+                        .map(|i| i.too_big.len() as u64)
+                        .sum(),
+                    deferred: run.deferred,
                 }
             })
             .collect();
@@ -345,6 +382,10 @@ impl Notary {
 /// One pass over one course: observe, append, take the deadline snapshots due, publish.
 fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: SnapSettings) -> u64 {
     let mut observed = observe::observe(&run.course, id, &run.state, &mut run.watch, settings);
+    run.errors += observed.errors;
+    run.deferred = observed.deferred;
+    metrics::progress();
+    run.index_behind |= observed.copies_broken;
     let records = std::mem::take(&mut observed.records);
     let Some(mut written) = append(id, run, records) else {
         return 0;
@@ -371,6 +412,7 @@ fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: Sn
     if observed.usage_looked {
         let usage = observe::largest(&run.watch, usize::MAX);
         if let Err(why) = publish::write_usage(&run.course, id, &usage, settings.warn_bytes) {
+            run.errors += 1;
             log("warning", "write_failed", json!({"course": id, "why": why}));
         }
     }
@@ -389,6 +431,7 @@ fn append(id: &str, run: &mut CourseRun, records: Vec<Map<String, Value>>) -> Op
             Some(written)
         }
         Err(e) => {
+            run.errors += 1;
             log(
                 "error",
                 "append_failed",
@@ -445,17 +488,19 @@ fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>
     let seq = run.ledger.len().checked_sub(1);
     let mut failed = BTreeSet::new();
     if let Err(why) = publish::write_index(&run.course, id, &run.state, &head, seq) {
+        run.errors += 1;
         log("warning", "write_failed", json!({"course": id, "why": why}));
         run.index_behind = true;
     } else {
         run.index_behind = false;
     }
     let students: Vec<String> = affected.into_iter().collect();
-    let results = super::par::map(&students, 8, |s| {
+    let results = exchange_core::par::map(&students, 8, |s| {
         publish::write_confirmation(&run.course, id, s, &run.state, &head, seq)
     });
     for (s, result) in students.into_iter().zip(results) {
         if let Err(why) = result {
+            run.errors += 1;
             log(
                 "warning",
                 "write_failed",
@@ -471,6 +516,7 @@ fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>
             published: run.ledger.len(),
         };
         if let Err(why) = publish::write_state(&run.dir, &point, &head) {
+            run.errors += 1;
             log("warning", "write_failed", json!({"course": id, "why": why}));
         }
     }

@@ -10,6 +10,9 @@ use serde_json::Value;
 
 use crate::util::*;
 
+mod links;
+mod stall;
+
 fn events<'a>(recs: &'a [Value], event: &str) -> Vec<&'a Value> {
     recs.iter().filter(|r| r["event"] == event).collect()
 }
@@ -565,15 +568,6 @@ fn sigkill_at_random_moments_loses_and_duplicates_nothing() {
     assert!(events(&recs, "changed").is_empty() && events(&recs, "vanished").is_empty());
 }
 
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
 #[test]
 fn healthz_and_metrics_on_listen() {
     use std::io::{BufRead, BufReader};
@@ -614,11 +608,22 @@ fn healthz_and_metrics_on_listen() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(health.starts_with("HTTP/1.0 200 OK"), "{health}");
+    let body: Value = serde_json::from_str(health.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(
+        (body["ok"].as_bool(), body["passes"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert!(body["last_pass_end"].is_string(), "{body}");
+    // /metrics names no student (who holds the most: usage.json and status).
+    assert!(
+        !metrics.contains("bob") && !metrics.contains("alice"),
+        "{metrics}"
+    );
     assert!(missing.starts_with("HTTP/1.0 404"), "{missing}");
     for line in [
         "nbk8s_notary_submissions_sealed{course=\"c1\"} 1",
         "nbk8s_notary_changed_after_seal{course=\"c1\"} 0",
-        "nbk8s_notary_inbox_bytes{course=\"c1\",student=\"bob\"} 3000",
+        "nbk8s_notary_inbox_bytes_max{course=\"c1\"} 3000",
         "# TYPE nbk8s_notary_pass_duration_seconds gauge",
         "nbk8s_notary_passes_total 1",
     ] {

@@ -262,3 +262,156 @@ pub fn ledger(ex: &Exchange, course: &str) -> Vec<serde_json::Value> {
 pub fn name_of(dir: &Path) -> String {
     dir.file_name().unwrap().to_str().unwrap().to_string()
 }
+
+/// A running `nbgrader-k8s notary run` (killed on drop); its JSON log lines are read on a
+/// thread, so a test waits for passes with a bound instead of sleeping.
+pub struct Daemon {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<serde_json::Value>,
+    /// Every log line read so far.
+    pub log: Vec<serde_json::Value>,
+    /// The `/healthz` and `/metrics` address, when started with `--listen`.
+    pub addr: Option<String>,
+}
+
+impl Daemon {
+    /// Start `notary run ARGS` on `ex`; waits (at most 60 s) until it logged `start`.
+    pub fn start(ex: &Exchange, args: &[&str]) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nbgrader-k8s"))
+            .arg("--root")
+            .arg(ex.root())
+            .args(["notary", "run"])
+            .args(args)
+            .env_remove("NBGRADER_K8S_ROOT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn nbgrader-k8s notary run");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let v = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({"event": "not_json", "line": line}));
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut d = Daemon {
+            child,
+            lines: rx,
+            log: Vec::new(),
+            addr: None,
+        };
+        d.until(std::time::Duration::from_secs(60), |v| {
+            v["event"] == "start"
+        });
+        d
+    }
+
+    /// Read log lines until `stop` holds for one (panics after `limit`).
+    pub fn until(
+        &mut self,
+        limit: std::time::Duration,
+        mut stop: impl FnMut(&serde_json::Value) -> bool,
+    ) {
+        let end = std::time::Instant::now() + limit;
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            let v = match self.lines.recv_timeout(left) {
+                Ok(v) => v,
+                Err(e) => panic!(
+                    "notary run: no expected log line ({e}); log so far:\n{:#?}",
+                    self.log
+                ),
+            };
+            if v["event"] == "listening" {
+                self.addr = v["addr"].as_str().map(str::to_string);
+            }
+            let done = stop(&v);
+            self.log.push(v);
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// Wait for `n` more passes to end (at most `limit` in all).
+    pub fn passes(&mut self, n: usize, limit: std::time::Duration) {
+        let mut seen = 0;
+        self.until(limit, |v| {
+            seen += usize::from(v["event"] == "pass");
+            seen == n
+        });
+    }
+
+    /// Stop it, and read what it logged until then.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        while let Ok(v) = self.lines.recv_timeout(std::time::Duration::from_secs(5)) {
+            self.log.push(v);
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Everything below `dir` as `lstat` shows it (links never followed): relative path ->
+/// kind, mode and content (files), target (links). Two equal trees hold the same bytes.
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+    fn walk(base: &Path, dir: &Path, out: &mut std::collections::BTreeMap<PathBuf, String>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(base).unwrap().to_path_buf();
+            let mode = meta.permissions().mode() & 0o7777;
+            let what = if meta.file_type().is_symlink() {
+                format!("link -> {}", fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                walk(base, &path, out);
+                format!("dir {mode:o}")
+            } else {
+                let bytes = fs::read(&path).unwrap();
+                format!("file {mode:o} {}", String::from_utf8_lossy(&bytes))
+            };
+            out.insert(rel, what);
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Replace the directory at `rel` in the exchange by a symlink to `target` (the real one
+/// moved to a dot-name at the root, as an instructor would swap it).
+pub fn swap_for_link(ex: &Exchange, rel: &str, target: &str) {
+    let path = ex.path(rel);
+    let away = ex.path(&format!(".away-{}", rel.replace('/', "-")));
+    fs::rename(&path, away).unwrap();
+    std::os::unix::fs::symlink(target, &path).unwrap();
+}
+
+/// `GET path` on `addr` (HTTP/1.0), the whole answer.
+pub fn http_get(addr: &str, path: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}

@@ -13,7 +13,6 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::leftovers::is_reserved;
 use crate::names::{parse_submission, SubmissionName};
@@ -27,39 +26,10 @@ use super::student_matches;
 /// default (its RPC slot table holds 64 and more).
 pub(crate) const IO_THREADS: usize = 16;
 
-/// Map `f` over `items`, up to [`IO_THREADS`] at a time, keeping their order.
+/// Map `f` over `items`, up to [`IO_THREADS`] at a time, keeping their order (the crate's
+/// one pool, [`crate::par`]).
 pub(crate) fn par_io<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = IO_THREADS.min(items.len());
-    if threads <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(i) else {
-                return done;
-            };
-            done.push((i, f(item)));
-        }
-    };
-    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-        for worker in workers {
-            let done = worker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (i, r) in done {
-                slots[i] = Some(r);
-            }
-        }
-    });
-    slots
-        .into_iter()
-        .map(|r| r.expect("every item was taken by a worker"))
-        .collect()
+    crate::par::map(items, IO_THREADS, f)
 }
 
 /// Whether an open failed because the entry is not a real directory (a symlink, refused by
@@ -276,21 +246,5 @@ impl FeedbackPublic {
             .filter(|e| matches!(e.kind_in(fd.as_fd()), Ok(Kind::File)))
             .map(|e| e.name)
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn par_io_keeps_order() {
-        let items: Vec<usize> = (0..100).collect();
-        assert_eq!(
-            par_io(&items, |x| x * 2),
-            (0..100).map(|x| x * 2).collect::<Vec<_>>()
-        );
-        assert_eq!(par_io(&[7], |x| x + 1), [8]);
-        assert!(par_io(&[] as &[u8], |x| *x).is_empty());
     }
 }
