@@ -45,14 +45,15 @@ pub struct Args {
 /// Run `repair`.
 pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     exchange_core::layout::check_root(root)?;
+    let mut warnings = Vec::new();
     let courses = if args.courses.is_empty() {
-        crate::course::child_ids(root, exchange_core::ids::IdKind::Course)
+        crate::course::child_ids(root, exchange_core::ids::IdKind::Course, &mut warnings)
+            .context("cannot list the courses")?
     } else {
         args.courses.clone()
     };
     let owners = args.owner.skeleton();
     let mut all: Vec<(String, Vec<ProvisionEntry>)> = Vec::new();
-    let mut warnings = Vec::new();
     for course in &courses {
         let entries = if args.apply {
             let course_dir = exchange_core::layout::Course::new(root, course)?;
