@@ -11,6 +11,8 @@ use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
 use exchange_core::leftovers::{leftovers, LeftoverKind};
 use exchange_core::names::parse_submission;
+use exchange_core::seals::COPIES_DIR;
+use exchange_core::skeleton::{self, Shape};
 use exchange_core::walk::{self, Kind, Seen};
 
 use super::fs_group::{kubelet_owner, only_kubelet_bits};
@@ -25,6 +27,8 @@ pub struct Auditor {
     pub uid: u32,
     /// Expected owner gid.
     pub gid: u32,
+    /// Owner of the skeleton (docs/security.md, "The skeleton").
+    pub keeper: u32,
     /// The backdating check (tolerance and the submissions `migrate` recorded).
     pub backdate: BackdateCheck,
     /// Age (seconds) past which staging is a leftover.
@@ -60,17 +64,16 @@ fn finding(
 }
 
 impl Auditor {
-    /// The course dir and its three parts: present, real directories, owned, 0755.
+    /// The course's skeleton: the course dir and its three parts present, and every one of
+    /// its directories (the reserved ones where they exist) real, keeper-owned, in shape.
     pub fn course_tree(&self) -> Vec<Finding> {
         let mut out = Vec::new();
-        let c = &self.course;
-        for dir in [
-            c.dir().to_path_buf(),
-            c.outbound(),
-            c.inbound(),
-            c.feedback_public(),
-        ] {
-            self.top_dir(&dir, None, &mut out);
+        let optional = [self.course.removed(), self.course.dir().join(COPIES_DIR)];
+        for (dir, shape) in skeleton::course_dirs(&self.course) {
+            if optional.contains(&dir) && !matches!(walk::look(&dir), Ok(Some(_))) {
+                continue; // absent is fine; a link is reserved_links' to report
+            }
+            self.top_dir(&dir, shape, None, &mut out);
         }
         out
     }
@@ -95,8 +98,10 @@ impl Auditor {
             .collect()
     }
 
-    /// A directory a pod mounts: it must exist as a real directory owned uid:gid, 0755.
-    fn top_dir(&self, dir: &Path, student: Option<&str>, out: &mut Vec<Finding>) {
+    /// A skeleton directory: it must exist as a real directory owned by the keeper, in its
+    /// shape. Owned by the pods' uid, or group-writable where it must be sealed, a pod could
+    /// rename what another pod's subPath goes through: high.
+    fn top_dir(&self, dir: &Path, shape: Shape, student: Option<&str>, out: &mut Vec<Finding>) {
         let seen = match walk::look(dir) {
             Ok(Some(seen)) => seen,
             Ok(None) => {
@@ -132,22 +137,43 @@ impl Auditor {
             ));
             return;
         }
-        if self.kubelets(&seen, 0o755) {
+        let mode = shape.mode();
+        // kubelet's fsGroup bits are harmless on a shared directory; on a sealed one its
+        // group write is exactly what lets a pod rename an entry.
+        if shape == Shape::Shared && self.kubelets(&seen, mode) {
             return;
         }
-        if (seen.uid, seen.gid) != (self.uid, self.gid) {
+        if (seen.uid, seen.gid) != (self.keeper, self.gid) {
+            let why = if seen.uid == self.uid {
+                "the pods' own uid may rename, replace or chmod what a pod's subPath goes \
+                 through (run `nbgrader-k8s repair --apply` as root)"
+            } else {
+                "not the skeleton's owner (run `nbgrader-k8s repair --apply` as root)"
+            };
             out.push(finding(
                 Severity::High,
                 "wrong_owner",
                 student,
                 dir,
                 format!(
-                    "owned {}:{}, not {}:{}: the notebook user may not write it",
-                    seen.uid, seen.gid, self.uid, self.gid
+                    "owned {}:{}, not {}:{}: {why}",
+                    seen.uid, seen.gid, self.keeper, self.gid
                 ),
             ));
         }
-        if seen.mode & 0o002 != 0 {
+        if shape == Shape::Sealed && seen.mode & 0o022 != 0 {
+            out.push(finding(
+                Severity::High,
+                "writable_skeleton",
+                student,
+                dir,
+                format!(
+                    "mode {:o}: the pods' group may rename what is in it, not {:o} (run \
+                     `nbgrader-k8s repair --apply`)",
+                    seen.mode, mode
+                ),
+            ));
+        } else if seen.mode & 0o002 != 0 {
             out.push(finding(
                 Severity::High,
                 "world_writable",
@@ -155,13 +181,13 @@ impl Auditor {
                 dir,
                 format!("mode {:o} is world-writable", seen.mode),
             ));
-        } else if seen.mode != 0o755 {
+        } else if seen.mode != mode {
             out.push(finding(
                 Severity::Medium,
                 "wrong_mode",
                 student,
                 dir,
-                format!("mode {:o}, not 755", seen.mode),
+                format!("mode {:o}, not {mode:o}", seen.mode),
             ));
         }
     }
@@ -239,8 +265,8 @@ impl Auditor {
         let mut out = Vec::new();
         let inbox = self.course.inbound().join(student);
         let feedback = self.course.feedback_public().join(student);
-        self.top_dir(&inbox, Some(student), &mut out);
-        self.top_dir(&feedback, Some(student), &mut out);
+        self.top_dir(&inbox, Shape::Shared, Some(student), &mut out);
+        self.top_dir(&feedback, Shape::Shared, Some(student), &mut out);
         if is_dir(&inbox) {
             self.leftovers_in(&inbox, Some(student), &mut out);
             self.inbox(student, &inbox, &mut out);
@@ -443,13 +469,13 @@ impl Auditor {
         }
     }
 
-    /// Whether `seen` is as provisioned (the expected owner, `mode`) but for kubelet's
-    /// fsGroup bits under `--fs-group`; counted when it is.
+    /// Whether the skeleton directory `seen` is as provisioned (the keeper, `mode`) but for
+    /// kubelet's fsGroup bits under `--fs-group`; counted when it is.
     fn kubelets(&self, seen: &Seen, mode: u32) -> bool {
         let Some(fs_group) = self.fs_group else {
             return false;
         };
-        let yes = only_kubelet_bits(seen, self.uid, self.gid, mode, fs_group);
+        let yes = only_kubelet_bits(seen, self.keeper, self.gid, mode, fs_group);
         if yes {
             self.kubelet_bits.fetch_add(1, Ordering::Relaxed);
         }

@@ -120,6 +120,7 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         course,
         uid: args.owner.uid,
         gid: args.owner.gid,
+        keeper: args.owner.keeper_uid,
         backdate,
         staging_age: args.staging_age.as_secs() as i64,
         fs_group: args.fs_group,

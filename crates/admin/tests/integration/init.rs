@@ -7,59 +7,71 @@ fn creates_the_tree_then_reports_it_fine() {
     let ex = Exchange::new();
     let (uid, gid) = me();
     let out = ex
-        .run(&["init", "course101", "--uid", &uid, "--gid", &gid])
+        .run(&["init", "course101", "--keeper-uid", &uid, "--gid", &gid])
         .ok();
     assert!(
-        out.stdout.contains("created 4, already fine 0, repaired 0"),
+        out.stdout.contains("created 6, already fine 0, repaired 0"),
         "{}",
         out.stdout
     );
-    for dir in [
-        "course101",
-        "course101/outbound",
-        "course101/inbound",
-        "course101/feedback_public",
+    for (dir, shape) in [
+        ("course101", 0o2755),
+        ("course101/outbound", 0o2775),
+        ("course101/inbound", 0o2755),
+        ("course101/feedback_public", 0o2755),
+        ("course101/.nbk8s-removed", 0o2775),
+        ("course101/.nbk8s-notary", 0o2775),
     ] {
         let p = ex.path(dir);
         assert!(p.is_dir(), "{dir}");
-        assert_eq!(mode(&p), 0o755, "{dir}");
+        assert_eq!(mode(&p), shape, "{dir}");
     }
     let out = ex
-        .run(&["init", "course101", "--uid", &uid, "--gid", &gid, "--json"])
+        .run(&[
+            "init",
+            "course101",
+            "--keeper-uid",
+            &uid,
+            "--gid",
+            &gid,
+            "--json",
+        ])
         .ok();
     let v = out.json();
     assert_eq!(v["course"], "course101");
-    assert_eq!(v["summary"]["fine"], 4);
+    assert_eq!(v["summary"]["fine"], 6);
     assert_eq!(v["summary"]["created"], 0);
-    assert_eq!(v["entries"].as_array().unwrap().len(), 4);
+    assert_eq!(v["entries"].as_array().unwrap().len(), 6);
 }
 
 #[test]
 fn repairs_modes_and_owner() {
     let ex = Exchange::new();
     let (uid, gid) = me();
-    ex.run(&["init", "c1", "--uid", &uid, "--gid", &gid]).ok();
+    ex.run(&["init", "c1", "--keeper-uid", &uid, "--gid", &gid])
+        .ok();
     chmod(&ex.path("c1/outbound"), 0o777);
     let v = ex
-        .run(&["init", "c1", "--uid", &uid, "--gid", &gid, "--json"])
+        .run(&["init", "c1", "--keeper-uid", &uid, "--gid", &gid, "--json"])
         .ok()
         .json();
     assert_eq!(v["summary"]["repaired"], 1);
     let fixed = &v["entries"][1];
     assert_eq!(fixed["outcome"], "repaired");
-    assert_eq!(fixed["detail"], "mode 777 -> 755");
-    assert_eq!(mode(&ex.path("c1/outbound")), 0o755);
+    assert_eq!(fixed["detail"], "mode 777 -> 2775");
+    assert_eq!(mode(&ex.path("c1/outbound")), 0o2775);
 }
 
 #[test]
-fn default_owner_is_jovyan_users() {
+fn default_owner_is_the_keeper_root_and_the_users_group() {
     if !is_root() {
-        return; // chown to 1000:100 needs root
+        return; // chown to another owner needs root
     }
     let ex = Exchange::new();
     ex.run(&["init", "c1"]).ok();
-    assert_eq!(owner(&ex.path("c1/inbound")), (1000, 100));
-    ex.run(&["init", "c1", "--uid", "1234", "--gid", "55"]).ok();
+    assert_eq!(owner(&ex.path("c1/inbound")), (0, 100));
+    ex.run(&["init", "c1", "--keeper-uid", "1234", "--gid", "55"])
+        .ok();
     assert_eq!(owner(&ex.path("c1/feedback_public")), (1234, 55));
 }
 

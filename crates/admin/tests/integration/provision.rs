@@ -4,7 +4,16 @@ use crate::util::*;
 
 fn provision(ex: &Exchange, extra: &[&str], stdin: Option<&str>) -> Output {
     let (uid, gid) = me();
-    let mut args = vec!["provision", "c1", "--uid", &uid, "--gid", &gid];
+    let mut args = vec![
+        "provision",
+        "c1",
+        "--uid",
+        &uid,
+        "--gid",
+        &gid,
+        "--keeper-uid",
+        &uid,
+    ];
     args.extend_from_slice(extra);
     ex.run_stdin(&args, stdin)
 }
@@ -20,12 +29,12 @@ fn roster_from_stdin_creates_then_is_fine() {
     .ok();
     assert!(
         out.stdout
-            .contains("3 students: created 10, already fine 0"),
+            .contains("3 students: created 12, already fine 0"),
         "{}",
         out.stdout
     );
     for s in ["alice", "bob", "zoë+x@uni.edu"] {
-        assert_eq!(mode(&ex.path(&format!("c1/inbound/{s}"))), 0o755);
+        assert_eq!(mode(&ex.path(&format!("c1/inbound/{s}"))), 0o2775);
         assert!(ex.path(&format!("c1/feedback_public/{s}")).is_dir());
     }
     let v = provision(
@@ -35,7 +44,7 @@ fn roster_from_stdin_creates_then_is_fine() {
     )
     .ok()
     .json();
-    assert_eq!(v["summary"]["fine"], 10);
+    assert_eq!(v["summary"]["fine"], 12);
     assert_eq!(v["summary"]["created"], 0);
     assert_eq!(v["summary"]["students"], 3);
 }
@@ -63,7 +72,7 @@ fn csv_roster_and_repair() {
         .as_str()
         .unwrap()
         .ends_with("c1/inbound/bob"));
-    assert_eq!(repaired[0]["detail"], "mode 777 -> 755");
+    assert_eq!(repaired[0]["detail"], "mode 777 -> 2775");
 }
 
 #[test]

@@ -143,6 +143,8 @@ impl Exchange {
             &uid,
             "--gid",
             &gid,
+            "--keeper-uid",
+            &uid,
         ])
         .ok();
     }
