@@ -70,17 +70,12 @@ def test_job_provisions_every_roster_on_a_fresh_volume(tmp_path):
     run = {"home": home, "env": {"ROSTER_DIR": "/home/jovyan/rosters"}}
     argv = provision["command"]
 
-    # Without the init container, uid 1000 cannot create a course in a root-owned volume.
-    before = run_in_pod(pod, volume_dirs, argv, **run)
-    assert before.returncode != 0
-    assert "ermission denied" in before.stdout
-    assert list(volume.iterdir()) == []
-
     # The init container's command (root), with the volume where it mounts it.
     init_env = {**os.environ, **_env(init), "NBGRADER_K8S_ROOT": str(volume)}
     subprocess.run(init["command"], env=init_env, check=True, timeout=60)
-    # 02775: the exchange's group with group rwx + setgid, kubelet's OnRootMismatch rule.
-    assert _owner_mode(volume) == (1000, 100, 0o2775)
+    # 02775: the exchange's group with group rwx + setgid, kubelet's OnRootMismatch rule; the
+    # keeper (root) owns it.
+    assert _owner_mode(volume) == (0, 100, 0o2775)
 
     for attempt in ("first run", "rerun"):
         proc = run_in_pod(pod, volume_dirs, argv, **run)
@@ -88,13 +83,47 @@ def test_job_provisions_every_roster_on_a_fresh_volume(tmp_path):
 
     rosters = _roster_students()
     assert rosters and all(rosters.values())
+    sealed, shared = 0o2755, 0o2775
     for course, students in rosters.items():
-        dirs = [course, f"{course}/outbound", f"{course}/inbound", f"{course}/feedback_public"]
+        dirs = {
+            course: sealed,
+            f"{course}/outbound": shared,
+            f"{course}/inbound": sealed,
+            f"{course}/feedback_public": sealed,
+        }
         for student in students:
-            dirs += [f"{course}/inbound/{student}", f"{course}/feedback_public/{student}"]
-        for rel in dirs:
-            assert _owner_mode(volume / rel) == (1000, 100, 0o755), rel
+            dirs[f"{course}/inbound/{student}"] = shared
+            dirs[f"{course}/feedback_public/{student}"] = shared
+        for rel, mode in dirs.items():
+            assert _owner_mode(volume / rel) == (0, 100, mode), rel
         assert sorted(p.name for p in (volume / course / "inbound").iterdir()) == sorted(students)
+
+
+def test_job_gives_an_old_deployments_skeleton_to_the_keeper(tmp_path):
+    """A volume provisioned before the skeleton (everything 1000:100, 0755): the Job's repair
+    step hands every course's directories to the keeper, touching nothing inside them."""
+    if _WHY_NOT:
+        pytest.skip(f"SKIPPED LOUDLY: cannot simulate pods here: {_WHY_NOT}")
+    spec = load_one(JOB)["spec"]["template"]["spec"]
+    [provision] = spec["containers"]
+    volume = tmp_path / "pvc"
+    for rel in ("old101/outbound/ps1", "old101/inbound/ann/ps1+x+y", "old101/feedback_public/ann"):
+        (volume / rel).mkdir(parents=True)
+    (volume / "old101/inbound/ann/ps1+x+y/work.ipynb").write_text("{}")
+    for dirpath, _dirnames, filenames in os.walk(volume):
+        for name in [dirpath] + [os.path.join(dirpath, f) for f in filenames]:
+            os.chown(name, 1000, 100)
+            os.chmod(name, 0o755 if os.path.isdir(name) else 0o644)
+    home = tmp_path / "home"
+    (home / "rosters").mkdir(parents=True)
+    pod = _pod(spec, provision)
+    run = {"home": home, "env": {"ROSTER_DIR": "/home/jovyan/rosters"}}
+    proc = run_in_pod(pod, {"nbgrader-exchange": volume}, provision["command"], **run)
+    assert proc.returncode == 0, proc.stdout
+    assert _owner_mode(volume / "old101/inbound") == (0, 100, 0o2755)
+    assert _owner_mode(volume / "old101/inbound/ann") == (0, 100, 0o2775)
+    assert _owner_mode(volume / "old101/inbound/ann/ps1+x+y") == (1000, 100, 0o755)
+    assert _owner_mode(volume / "old101/inbound/ann/ps1+x+y/work.ipynb") == (1000, 100, 0o644)
 
 
 def test_nightly_audit_passes_a_clean_exchange_and_fails_on_a_planted_symlink(tmp_path):
