@@ -9,8 +9,9 @@ manifest's ``runAsUser``/``runAsGroup`` (default 1000:100, jovyan), via ``chroot
 
 Before the command starts, kubelet's work on the volumes is done as kubelet does it
 (:mod:`podsim.kubelet`): the pod's fsGroup applied to each volume whose storage manages
-ownership, each subPath resolved (never through a symlink) and created when missing, with the
-volume root's mode, by root or whom the export squashes root to (:mod:`podsim.storage`). The
+ownership, each subPath created when missing, with the volume root's mode, by root or whom
+the export squashes root to (:mod:`podsim.storage`), then resolved following symlinks and
+refused only outside the volume, as kubelet resolves it. The
 container's groups are its ``runAsGroup`` plus the pod's ``fsGroup`` and
 ``supplementalGroups``, as kubelet gives them. ``volumes`` maps a claimName to a
 :class:`podsim.storage.Volume` (or a bare directory: storage that does no ownership management

@@ -150,6 +150,23 @@ def acting_as(uid: int, gid: int) -> Iterator[None]:
         _acting.on = False
 
 
+@contextlib.contextmanager
+def as_node_root() -> Iterator[None]:
+    """Inside :func:`acting_as`, run the body's filesystem calls as real root again: kubelet's
+    lookups on the node itself, outside any volume, which no export squashes."""
+    ids = current_fs_ids() if getattr(_acting, "on", False) else None
+    if ids is None or ids == (0, 0):
+        yield
+        return
+    _libc.setfsuid(0)
+    _libc.setfsgid(0)
+    try:
+        yield
+    finally:
+        _libc.setfsgid(ids[1])
+        _libc.setfsuid(ids[0])
+
+
 def kubelet_identity(storage: Storage) -> Tuple[int, int]:
     """Kubelet runs as root; this is who it is on ``storage``."""
     return storage.acts_as(0, 0)

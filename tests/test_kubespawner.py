@@ -451,3 +451,114 @@ def test_the_local_pod_spawner_gets_the_pod_kubespawner_gets(tmp_path):
     for user, groups in (("prof", ["formgrade-course101"]), ("alice", ["nbgrader-course101"])):
         cluster = pod_manifest(user, groups, config=config("KubeSpawner"))
         assert exchange_part(asyncio.run(local(user, groups))) == exchange_part(cluster)
+
+
+# -- no mount of the exchange volume but the hook's (issue 27, item 4) ----------------------
+
+#: Mounts naming a volume the hook itself defines, with no volume of that name in the pod: they
+#: reach the claim once the hook adds its volume (the whole claim without subPath, every inbox
+#: with a wider one), or the nbgrader config with the config volume's name. And a mount of
+#: another volume of the claim (CLAIM_VOLUME, put in the pod by the same route).
+CLAIM_VOLUME = {"name": "all", "persistentVolumeClaim": {"claimName": "nbgrader-exchange"}}
+STRAY_MOUNTS = [
+    {"name": "all", "mountPath": "/all"},
+    {"name": "nbgrader-exchange", "mountPath": "/everything"},
+    {"name": "nbgrader-exchange", "mountPath": "/inboxes", "subPath": "course101/inbound"},
+    {"name": "nbgrader-exchange", "mountPath": "/mine", "subPathExpr": "$(POD_NAME)"},
+    {"name": "nbgrader-config", "mountPath": "/etc/jupyter/other.py", "subPath": "x.py"},
+]
+
+
+def _stray_config(route):
+    """The hub config putting STRAY_MOUNTS into a pod by ``route``, and the user_options."""
+    c = Config()
+    options = {}
+    mounts = [dict(m) for m in STRAY_MOUNTS]
+    c.KubeSpawner.volumes = [CLAIM_VOLUME]
+    if route == "volume_mounts":
+        c.KubeSpawner.volume_mounts = mounts
+    elif route == "extra_container_config":
+        c.KubeSpawner.extra_container_config = {"volumeMounts": mounts}
+    elif route == "profile":
+        c.KubeSpawner.profile_list = [
+            PROFILES[0],
+            {
+                "display_name": "P",
+                "slug": "p",
+                "kubespawner_override": {"volume_mounts": mounts, "volumes": [CLAIM_VOLUME]},
+            },
+        ]
+        options = {"profile": "p"}
+    elif route == "extra_containers":
+        c.KubeSpawner.extra_containers = [
+            {"name": "sidecar", "image": "s:1", "volumeMounts": mounts}
+        ]
+    elif route == "init_containers":
+        c.KubeSpawner.init_containers = [{"name": "init", "image": "i:1", "volumeMounts": mounts}]
+    elif route == "ephemeral_containers":
+        c.KubeSpawner.extra_pod_config = {
+            "ephemeralContainers": [{"name": "debug", "image": "d:1", "volumeMounts": mounts}]
+        }
+    configure(c, SETTINGS)
+    return c, options
+
+
+def _mounts_everywhere(manifest):
+    """(container, mount) for every volumeMount of every kind of container in the pod."""
+    spec = manifest["spec"]
+    return [
+        (container["name"], mount)
+        for kind in ("containers", "initContainers", "ephemeralContainers")
+        for container in spec.get(kind) or []
+        for mount in container.get("volumeMounts") or []
+    ]
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "volume_mounts",
+        "extra_container_config",
+        "profile",
+        "extra_containers",
+        "init_containers",
+        "ephemeral_containers",
+    ],
+)
+@pytest.mark.parametrize(
+    ("user", "groups"),
+    [("alice", ["nbgrader-course101"]), ("prof", ["formgrade-course101"]), ("visitor", [])],
+)
+def test_no_mount_of_the_exchange_survives_but_the_hooks(route, user, groups, caplog):
+    """Whatever route put it there, a mount naming the hook's volumes (or any volume of the
+    claim) in any container is gone, with a warning naming it; the hook's own mounts, in the
+    notebook container, are the only ones left."""
+    c, options = _stray_config(route)
+    manifest = pod_manifest(user, groups, config=c, user_options=options)
+    claim_volumes = {
+        v["name"]
+        for v in manifest["spec"]["volumes"]
+        if (v.get("persistentVolumeClaim") or {}).get("claimName") == "nbgrader-exchange"
+    }
+    ours = claim_volumes | {m["name"] for m in STRAY_MOUNTS}
+    found = sorted(
+        (name, m["mountPath"], m.get("subPath"), m.get("subPathExpr"))
+        for name, m in _mounts_everywhere(manifest)
+        if m["name"] in ours
+    )
+    students, instructors = courses_from_groups(groups)
+    _, expected = exchange_mounts(user, students, instructors)
+    if groups:
+        role = "instructor" if instructors else "student"
+        expected.append(
+            {
+                "mountPath": "/etc/jupyter/nbgrader_config.py",
+                "subPath": f"{role}_nbgrader_config.py",
+            }
+        )
+    assert found == sorted(("notebook", m["mountPath"], m.get("subPath"), None) for m in expected)
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    for stray in STRAY_MOUNTS:
+        assert stray["mountPath"] in warned, warned
+    if route != "ephemeral_containers":  # the API refuses those at creation; nothing to check
+        kubernetes_validate.validate(manifest, "1.30", strict=True)

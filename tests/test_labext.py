@@ -34,7 +34,7 @@ def _free_port():
 class Server:
     """``jupyter server`` in a student's home, as their pod runs it."""
 
-    def __init__(self, course, student):
+    def __init__(self, course, student, args=()):
         home = course.add_student(student)
         self.url = f"http://127.0.0.1:{_free_port()}"
         self.log = open(home / "server.log", "w+b")  # noqa: SIM115 - closed in stop()
@@ -42,7 +42,7 @@ class Server:
             [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root"]
             + ["--ip=127.0.0.1"]
             + [f"--port={self.url.rsplit(':', 1)[1]}", f"--IdentityProvider.token={TOKEN}"]
-            + [f"--ServerApp.root_dir={home}"],
+            + [f"--ServerApp.root_dir={home}", *args],
             cwd=home,
             env=course._env(student, home),
             stdin=subprocess.DEVNULL,
@@ -152,6 +152,48 @@ def test_the_tab_endpoint_gives_due_dates_and_seal_statuses(course, alice):
     with pytest.raises(urllib.error.HTTPError) as refused:
         alice.get("nbgrader-k8s/assignments", token=None)
     assert refused.value.code == 403
+
+
+#: A jupyter-server config with a second user on alice's server (a guest, as JupyterHub's
+#: server sharing makes one) whom the deployment's Authorizer allows everything but this
+#: extension's resource: the endpoint must ask the Authorizer, as jupyter-server's own do.
+GUEST_CONFIG = """
+from jupyter_server.auth import Authorizer, IdentityProvider, User
+
+
+class WithGuest(IdentityProvider):
+    async def get_user(self, handler):
+        if handler.request.headers.get("Authorization") == "token guest-token":
+            return User(username="guest")
+        return await super().get_user(handler)
+
+
+class NoExchangeForGuests(Authorizer):
+    def is_authorized(self, handler, user, action, resource):
+        return not (user.username == "guest" and resource == "nbgrader_k8s")
+
+
+c.ServerApp.identity_provider_class = WithGuest
+c.ServerApp.authorizer_class = NoExchangeForGuests
+"""
+
+
+def test_the_endpoint_asks_the_servers_authorizer(course, tmp_path):
+    config = tmp_path / "guest_config.py"
+    config.write_text(GUEST_CONFIG)
+    course.instructor("release_assignment", "ps1")
+    server = Server(course, "alice", args=[f"--config={config}"])
+    try:
+        # The guest is a user of this server (the rest of it answers them)...
+        assert server.get("api/contents", token="guest-token")["type"] == "directory"
+        # ...but the Authorizer does not let them read the exchange's resource; alice may.
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            server.get("nbgrader-k8s/assignments", token="guest-token")
+        assert refused.value.code == 403
+        owner = server.get("nbgrader-k8s/assignments")
+        assert [a["assignment_id"] for a in owner["assignments"]] == ["ps1"]
+    finally:
+        server.stop()
 
 
 def _in_process(course, student, monkeypatch):

@@ -313,12 +313,54 @@ def _claim_of(volume: Any) -> Optional[str]:
     return None if pvc is None else _field(pvc, "claim_name", "claimName")
 
 
-def _drop_exchange_volumes(pod: Any, claim_name: str, names: Iterable[str], log: Any) -> None:
-    """Remove every volume of the exchange claim (or named like ours) and all mounts of them.
+def _containers(spec: Any) -> List[Any]:
+    """Every container of the pod: app containers, init containers (sidecars included) and
+    ephemeral ones, each a client model or a camelCase dict (``extra_pod_config`` gives dicts)."""
+    kinds = (
+        ("containers", "containers"),
+        ("init_containers", "initContainers"),
+        ("ephemeral_containers", "ephemeralContainers"),
+    )
+    return [c for attr, key in kinds for c in _field(spec, attr, key) or []]
+
+
+def _mounts_of(container: Any) -> List[Any]:
+    return list(_field(container, "volume_mounts", "volumeMounts") or [])
+
+
+def _set_mounts(container: Any, mounts: List[Any]) -> None:
+    if isinstance(container, dict):
+        container["volumeMounts"] = mounts
+    else:
+        container.volume_mounts = mounts
+
+
+def _mount_key(mount: Any) -> Tuple[Any, ...]:
+    return (
+        _field(mount, "name", "name"),
+        _field(mount, "mount_path", "mountPath"),
+        _field(mount, "sub_path", "subPath") or None,
+        _field(mount, "sub_path_expr", "subPathExpr") or None,
+        bool(_field(mount, "read_only", "readOnly")),
+    )
+
+
+def _drop_exchange_volumes(
+    pod: Any, claim_name: str, names: Iterable[str], ours: Sequence[dict], log: Any
+) -> None:
+    """Remove every volume of the exchange claim (or named like the hook's), and every mount of
+    those names in every container, before the hook adds its own.
 
     Isolation rests on the exchange being mounted only as the hook mounts it: a profile's
     ``kubespawner_override`` or an admin's ``extra_pod_config`` that mounts the claim whole
-    would give a student every other student's directory.
+    would give a student every other student's directory. A mount needs no volume of its own
+    to do that: ``{name: nbgrader-exchange, mountPath: /x}`` from ``volume_mounts``,
+    ``extra_container_config``, a sidecar or an init container mounts the whole claim as soon as
+    the hook adds its volume under that name. So the rule is by name, in every container:
+    whatever mounts one of ``names`` (the hook's volumes) or a volume of the claim goes, and
+    only the hook's mounts (``ours``, for the notebook container) come back. A mount identical
+    to one of ``ours`` in the notebook container (from :func:`make_pre_spawn_hook`, say) is
+    replaced without a warning; every other one is named in a warning.
     """
     spec = pod.spec
     names = set(names)
@@ -327,16 +369,34 @@ def _drop_exchange_volumes(pod: Any, claim_name: str, names: Iterable[str], log:
         for v in spec.volumes or []
         if _claim_of(v) == claim_name or _field(v, "name", "name") in names
     }
-    if not dropped:
-        return
-    spec.volumes = [v for v in spec.volumes or [] if _field(v, "name", "name") not in dropped]
-    for container in list(spec.containers or []) + list(spec.init_containers or []):
-        container.volume_mounts = [
-            m for m in container.volume_mounts or [] if _field(m, "name", "name") not in dropped
-        ]
+    if dropped:
+        spec.volumes = [v for v in spec.volumes or [] if _field(v, "name", "name") not in dropped]
     foreign = sorted(dropped - names)
     if foreign:
         log.warning("nbgrader: removed pod volume(s) %s mounting the exchange claim", foreign)
+
+    reserved = names | dropped
+    notebook = _notebook_container(pod)
+    expected = {_mount_key(m) for m in ours}
+    stray = []
+    for container in _containers(spec):
+        kept = []
+        for mount in _mounts_of(container):
+            if _field(mount, "name", "name") not in reserved:
+                kept.append(mount)
+            elif not (container is notebook and _mount_key(mount) in expected):
+                stray.append(
+                    f"{_field(container, 'name', 'name')}:"
+                    f"{_field(mount, 'mount_path', 'mountPath')} "
+                    f"({_field(mount, 'name', 'name')})"
+                )
+        _set_mounts(container, kept)
+    if stray:
+        log.warning(
+            "nbgrader: removed volumeMount(s) of the exchange's volumes that the hook did not "
+            "add: %s",
+            ", ".join(stray),
+        )
 
 
 def _set_pod_fields(
@@ -406,8 +466,9 @@ def make_modify_pod_hook(
     It sees the pod KubeSpawner built, after ``profileList`` overrides, and adds:
 
     * the exchange volume and the user's mounts (DESIGN.md's table), after removing any other
-      volume of the exchange claim (from a profile, say) and its mounts, and any mount at the
-      same paths;
+      volume of the exchange claim (from a profile, say), every mount in any container of such
+      a volume or of a volume name the hook uses (each one named in a warning), and any mount
+      at the same paths;
     * for a user in a course: ``config_map``'s ``{role}_nbgrader_config.py`` at
       ``/etc/jupyter/nbgrader_config.py`` (read-only), and the role's image (``instructor_image``
       or ``student_image``: ``"name:tag"`` or ``{name, tag}``; unset keeps the pod's);
@@ -425,16 +486,15 @@ def make_modify_pod_hook(
         students, instructors = courses_from_groups(
             _user_groups(spawner), student_group_prefix, instructor_group_prefix
         )
-        # Whoever the user is, nothing but this hook mounts the exchange claim.
-        _drop_exchange_volumes(pod, claim_name, [CONFIG_VOLUME] if config_map else [], spawner.log)
-        if not students and not instructors:
-            return pod
-        volumes, mounts = exchange_mounts(
-            username, students, instructors, claim_name=claim_name, mount_root=mount_root
-        )
-        volumes, mounts = _unescape(volumes), _unescape(mounts)
+        volumes: List[Dict[str, Any]] = []
+        mounts: List[Dict[str, Any]] = []
+        if students or instructors:
+            volumes, mounts = exchange_mounts(
+                username, students, instructors, claim_name=claim_name, mount_root=mount_root
+            )
+            volumes, mounts = _unescape(volumes), _unescape(mounts)
         role = "instructor" if instructors else "student"
-        if config_map:
+        if mounts and config_map:
             volumes.append({"name": CONFIG_VOLUME, "configMap": {"name": config_map}})
             mounts.append(
                 {
@@ -444,6 +504,11 @@ def make_modify_pod_hook(
                     "readOnly": True,
                 }
             )
+        # Whoever the user is, nothing but this hook mounts the exchange claim or its volumes.
+        names = [_core.VOLUME_NAME] + ([CONFIG_VOLUME] if config_map else [])
+        _drop_exchange_volumes(pod, claim_name, names, mounts, spawner.log)
+        if not mounts:
+            return pod
         image = _image_ref(instructor_image if instructors else student_image)
         env = {"NBGRADER_COURSE_ID": instructors[0]} if instructors else {}
         if exchange_path is not None:

@@ -399,11 +399,13 @@ pub fn chmod_held(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
     std::fs::set_permissions(proc, std::fs::Permissions::from_mode(mode))
 }
 
-/// A failure to resolve `path`: a loop (a link met with `RESOLVE_NO_SYMLINKS`) or an
-/// escape names the component that is a link, so the message says where it is.
+/// A failure to resolve `path`: a loop (a link met with `RESOLVE_NO_SYMLINKS`), an escape,
+/// or "not a directory" where a link stands names the component that is a link, so the
+/// message says where it is.
 fn named(err: io::Error, path: &Path) -> io::Error {
     match Errno::from_io_error(&err) {
-        Some(Errno::LOOP) | Some(Errno::XDEV) => match first_link(path) {
+        // ENOTDIR: a link as the last component opened with O_DIRECTORY | O_NOFOLLOW.
+        Some(Errno::LOOP) | Some(Errno::XDEV) | Some(Errno::NOTDIR) => match first_link(path) {
             Some(link) => io::Error::other(format!(
                 "{} is a symbolic link: no link is followed on the exchange",
                 link.display()

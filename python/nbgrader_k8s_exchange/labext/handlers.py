@@ -11,6 +11,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 from dateutil.parser import isoparse
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from nbgrader.auth import Authenticator
@@ -23,6 +24,13 @@ from ..plugin.deadlines import _local
 from ..plugin.list import ExchangeList
 
 ROUTE = "nbgrader-k8s/assignments"
+#: The jupyter-server authorization resource of the endpoint (action ``read`` for GET).
+#: Its own name, as each jupyter-server service and extension has (``contents``, ``kernels``,
+#: ``terminals``...), not ``contents``: it answers from the exchange and nbgrader's cache, not
+#: from files under the server's root, so an Authorizer (JupyterHub's server sharing with
+#: custom scopes, say) can grant a guest ``read:contents`` without the student's due dates,
+#: extensions and submission statuses, or grant this one alone.
+AUTH_RESOURCE = "nbgrader_k8s"
 
 
 def due_text(deadline: Optional[Dict[str, Any]]) -> Optional[str]:
@@ -92,9 +100,16 @@ def tab_status(root_dir: str, course_id: Optional[str] = None) -> Dict[str, Any]
 
 
 class AssignmentsStatusHandler(APIHandler):
-    """The endpoint; an exchange problem is a JSON ``{"error": ...}``, never a traceback."""
+    """The endpoint; an exchange problem is a JSON ``{"error": ...}``, never a traceback.
+
+    Authenticated, then authorized by the server's Authorizer for ``read`` on
+    :data:`AUTH_RESOURCE` (403 when it says no), as jupyter-server's own handlers are.
+    """
+
+    auth_resource = AUTH_RESOURCE
 
     @web.authenticated
+    @authorized
     def get(self) -> None:
         course = self.get_argument("course_id", None) or None
         try:
