@@ -48,6 +48,7 @@ from ._types import (
 
 __all__ = [
     "DEFAULT_CLAIM_NAME",
+    "DEFAULT_KEEPER_UID",
     "DEFAULT_MOUNT_ROOT",
     "ERROR_KINDS",
     "ExchangeCoreError",
