@@ -179,3 +179,29 @@ def test_notary_runs_alone_with_the_whole_volume_and_only_prometheus_reaches_it(
     service = docs["Service"]
     assert service["spec"]["selector"] == labels
     assert service["metadata"]["annotations"]["prometheus.io/port"] == str(port)
+
+
+def test_the_keeper_is_one_uid_everywhere_it_is_set():
+    """The provision Job (both containers), the audit CronJob and the hub's values name the
+    skeleton's owner; an admin changes it for their storage (docs/storage.md), and a place
+    left at another uid would make the Job or the nightly audit fail on every course."""
+    job = load_one(DEPLOY / "k8s" / "provision-job.yaml")["spec"]["template"]["spec"]
+    cron = load_one(DEPLOY / "k8s" / "audit-cronjob.yaml")["spec"]["jobTemplate"]["spec"]
+    containers = [
+        *job["initContainers"],
+        *job["containers"],
+        *cron["template"]["spec"]["containers"],
+    ]
+    found = {}
+    for container in containers:
+        env = {e["name"]: e.get("value") for e in container.get("env") or []}
+        assert "KEEPER_UID" in env, container["name"]
+        found[container["name"]] = int(env["KEEPER_UID"])
+        command = " ".join(container["command"])
+        if "nbgrader-k8s" in command:
+            # every run of audit, provision and repair names it
+            for line in command.splitlines():
+                if any(f"nbgrader-k8s {op}" in line for op in ("audit", "provision", "repair")):
+                    assert '--keeper-uid "$KEEPER_UID"' in line, line
+    found["values"] = values()["custom"]["nbgrader"]["keeperUid"]
+    assert set(found.values()) == {0}, found
