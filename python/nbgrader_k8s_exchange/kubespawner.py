@@ -219,17 +219,8 @@ def make_pre_spawn_hook(
             username, students, instructors, claim_name=claim_name, mount_root=mount_root
         )
         if exchange_path is not None:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(
-                None,
-                _provision,
-                exchange_path,
-                username,
-                students,
-                instructors,
-                keeper_uid,
-                gid,
-                spawner.log,
+            await _provision_off_loop(
+                exchange_path, username, students, instructors, keeper_uid, gid, spawner.log
             )
         add_mounts(spawner, volumes, mounts)
         spawner.log.info(
@@ -240,6 +231,11 @@ def make_pre_spawn_hook(
         )
 
     return pre_spawn_hook
+
+
+async def _provision_off_loop(*args: Any) -> None:
+    """:func:`_provision` in a thread: it waits on the volume, the hub's loop must not."""
+    await asyncio.get_running_loop().run_in_executor(None, _provision, *args)
 
 
 def _provision(
@@ -512,17 +508,8 @@ def make_modify_pod_hook(
         image = _image_ref(instructor_image if instructors else student_image)
         env = {"NBGRADER_COURSE_ID": instructors[0]} if instructors else {}
         if exchange_path is not None:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(
-                None,
-                _provision,
-                exchange_path,
-                username,
-                students,
-                instructors,
-                keeper_uid,
-                gid,
-                spawner.log,
+            await _provision_off_loop(
+                exchange_path, username, students, instructors, keeper_uid, gid, spawner.log
             )
         _set_pod_fields(pod, volumes, mounts, image, env, gid, spawner.log)
         spawner.log.info(

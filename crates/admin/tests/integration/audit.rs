@@ -6,17 +6,9 @@ use std::os::unix::fs::symlink;
 use crate::util::*;
 
 fn audit(ex: &Exchange, extra: &[&str]) -> Output {
-    let (uid, gid) = me();
-    let mut args = vec![
-        "audit",
-        "c1",
-        "--uid",
-        &uid,
-        "--gid",
-        &gid,
-        "--keeper-uid",
-        &uid,
-    ];
+    let owner = owner_args();
+    let mut args = vec!["audit", "c1"];
+    args.extend(owner.iter().map(String::as_str));
     args.extend_from_slice(extra);
     ex.run(&args)
 }

@@ -3,17 +3,9 @@
 use crate::util::*;
 
 fn provision(ex: &Exchange, extra: &[&str], stdin: Option<&str>) -> Output {
-    let (uid, gid) = me();
-    let mut args = vec![
-        "provision",
-        "c1",
-        "--uid",
-        &uid,
-        "--gid",
-        &gid,
-        "--keeper-uid",
-        &uid,
-    ];
+    let owner = owner_args();
+    let mut args = vec!["provision", "c1"];
+    args.extend(owner.iter().map(String::as_str));
     args.extend_from_slice(extra);
     ex.run_stdin(&args, stdin)
 }

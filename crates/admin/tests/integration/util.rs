@@ -133,20 +133,10 @@ impl Exchange {
     pub fn course(&self, course: &str, students: &[&str]) {
         let roster = self.outside(&format!("{course}-roster.txt"));
         write(&roster, &students.join("\n"));
-        let (uid, gid) = me();
-        self.run(&[
-            "provision",
-            course,
-            "--students",
-            roster.to_str().unwrap(),
-            "--uid",
-            &uid,
-            "--gid",
-            &gid,
-            "--keeper-uid",
-            &uid,
-        ])
-        .ok();
+        let mut args = vec!["provision", course, "--students", roster.to_str().unwrap()];
+        let owner = owner_args();
+        args.extend(owner.iter().map(String::as_str));
+        self.run(&args).ok();
     }
 }
 
@@ -155,6 +145,15 @@ pub fn write(path: &Path, body: &str) -> PathBuf {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, body).unwrap();
     path.to_path_buf()
+}
+
+/// `--uid`, `--gid` and `--keeper-uid` as this process: everything we create is ours, and
+/// the skeleton's keeper too (a test need not be root).
+pub fn owner_args() -> Vec<String> {
+    let (uid, gid) = me();
+    ["--uid", &uid, "--gid", &gid, "--keeper-uid", &uid]
+        .map(str::to_string)
+        .to_vec()
 }
 
 /// The current uid and gid as strings, for `--uid`/`--gid`.
