@@ -119,8 +119,17 @@ def _pvc_only(spec: Mapping, container: Mapping) -> dict:
 class Cluster:
     """The exchange volume on ``storage``, and the pods of a deployment that uses it."""
 
-    def __init__(self, base: Path, storage: Storage, vals: Optional[dict] = None):
+    def __init__(
+        self,
+        base: Path,
+        storage: Storage,
+        vals: Optional[dict] = None,
+        keeper_uid: Optional[int] = None,
+    ):
+        """``keeper_uid``: what an admin sets where docs/storage.md says to (the Jobs'
+        ``KEEPER_UID`` and ``custom.nbgrader.keeperUid``); None keeps the shipped keeper."""
         self.base = base
+        self.keeper_uid = keeper_uid
         self.volume = Volume(base / "pvc", storage)
         self.volume.path.mkdir()
         user_values = vals if vals is not None else values()
@@ -128,6 +137,9 @@ class Cluster:
         # The chart renders its defaults, then the base values, then the overlay (helm order).
         self.values = chart_values(user_values, {"custom": kind["custom"]})
         nb = self.values["custom"]["nbgrader"]
+        if keeper_uid is not None:
+            assert "keeperUid" in nb, "the values no longer name the keeper"
+            nb["keeperUid"] = keeper_uid
         self.claim = nb["claimName"]
         self.starts = 0
         self.manifests: Dict[str, dict] = {}
@@ -155,24 +167,34 @@ class Cluster:
             (self.home(name) / "rosters" / key).write_text(text)
         return {"ROSTER_DIR": "/home/jovyan/rosters"}
 
+    def _keeper_env(self, container: Mapping) -> Dict[str, str]:
+        """The admin's ``KEEPER_UID`` over the container's, when the test sets one."""
+        if self.keeper_uid is None:
+            return {}
+        names = {e["name"] for e in container.get("env") or []}
+        assert "KEEPER_UID" in names, f"{container['name']} no longer takes KEEPER_UID"
+        return {"KEEPER_UID": str(self.keeper_uid)}
+
     def job_init(self, check=True):
         """The provisioning Job's root init container (root, no fsGroup)."""
         spec = load_one(JOB)["spec"]["template"]["spec"]
         [init] = spec["initContainers"]
         env = {e["name"]: e["value"] for e in init.get("env") or []}
+        env.update(self._keeper_env(init))
         return self.run(_pvc_only(spec, init), "job", init["command"], env=env, check=check)
 
-    def job(self):
-        """The provisioning Job's main container: provision and audit each rostered course."""
+    def job(self, check=True):
+        """The provisioning Job's main container: repair, provision and audit each course."""
         spec = load_one(JOB)["spec"]["template"]["spec"]
         [main] = spec["containers"]
-        return self.run(_pvc_only(spec, main), "job", main["command"], self._roster_home("job"))
+        env = {**self._roster_home("job"), **self._keeper_env(main)}
+        return self.run(_pvc_only(spec, main), "job", main["command"], env, check=check)
 
     def audit(self, check=True):
         """The nightly audit CronJob's container."""
         spec = load_one(CRONJOB)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
         [audit] = spec["containers"]
-        env = self._roster_home("cron")
+        env = {**self._roster_home("cron"), **self._keeper_env(audit)}
         return self.run(_pvc_only(spec, audit), "cron", audit["command"], env, check=check)
 
     def start_hub(self, build=True):
