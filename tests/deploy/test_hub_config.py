@@ -67,6 +67,14 @@ def _design_mounts(user, student_of, instructor_of):
     return out
 
 
+def _shape(rel):
+    """The skeleton's mode of a directory a subPath goes through (docs/security.md)."""
+    parts = rel.split("/")
+    if len(parts) == 1 or parts[1:] in (["inbound"], ["feedback_public"]):
+        return 0o2755  # sealed: its entries are subPaths
+    return 0o2775  # shared: pods write inside, and nothing in it is a subPath
+
+
 def _mounts(manifest, exchange):
     container = manifest["spec"]["containers"][0]
     return {
@@ -127,10 +135,15 @@ def test_manifest_has_exactly_the_design_mounts_and_the_role_config(tmp_path, us
     assert (pod_ctx["fsGroup"], pod_ctx["fsGroupChangePolicy"]) == (100, "OnRootMismatch")
     kubernetes_validate.validate(manifest, "1.30", strict=True)
 
-    # The hook made the tree this pod mounts, owned by jovyan, before the pod could start.
+    # The hook made the skeleton this pod mounts through before the pod could start: here the
+    # hub runs as root, so it is the keeper's (root, group 100) in its shapes, every directory
+    # on the way sealed where its entries are other pods' subPaths (docs/security.md).
     for _path, sub_path, _ro in _design_mounts(user, student_of, instructor_of):
-        st = (tmp_path / sub_path).stat()
-        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (1000, 100, 0o755), sub_path
+        parts = sub_path.split("/")
+        for depth in range(1, len(parts) + 1):
+            rel = "/".join(parts[:depth])
+            st = (tmp_path / rel).lstat()
+            assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 100, _shape(rel)), rel
 
 
 def test_profiles_and_an_earlier_hook_in_the_values_keep_the_exchange(tmp_path):

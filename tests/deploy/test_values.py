@@ -110,9 +110,19 @@ def test_pod_starts_on_a_csi_driver_with_ownership_management_leave_the_exchange
     (volume / "course101" / "outbound" / "ps1" / "a.ipynb").write_text("{}")
     for rel in ("course101/outbound/ps1", "course101/outbound/ps1/a.ipynb"):
         os.chown(volume / rel, nb["uid"], nb["gid"])
+    os.chmod(volume / "course101" / "outbound" / "ps1", 0o755)  # as release leaves it
     os.chmod(volume / "course101" / "outbound" / "ps1" / "a.ipynb", 0o644)
     before = _tree(volume)
-    assert {mode for path, (_u, _g, mode) in before.items() if path != "."} == {0o755, 0o644}
+    # The skeleton is the keeper's (root) in its sealed/shared shapes; what pods write inside
+    # is 1000:100 0755/0644 (docs/security.md, "The skeleton").
+    ps1 = {"course101/outbound/ps1", "course101/outbound/ps1/a.ipynb"}
+    skeleton = {path: owner_mode for path, owner_mode in before.items() if path not in ps1}
+    assert {mode for (_u, _g, mode) in skeleton.values()} == {0o2755, 0o2775}
+    assert {(u, g) for (u, g, _m) in skeleton.values()} == {(0, nb["gid"])}
+    assert {before[path] for path in ps1} == {
+        (nb["uid"], nb["gid"], 0o755),
+        (nb["uid"], nb["gid"], 0o644),
+    }
 
     pods = _pods_mounting_the_exchange(tmp_path)
     exchange = Volume(volume, CSI_NFS)
@@ -127,8 +137,9 @@ def test_pod_starts_on_a_csi_driver_with_ownership_management_leave_the_exchange
                     f"{name}: kubelet rewrote the exchange ({change})"
                 )
     assert _tree(volume) == before
-    # What made that possible: the exchange's group with group rwx + setgid on the root only.
-    assert before["."] == (nb["uid"], nb["gid"], 0o2775)
+    # What made that possible: the exchange's group with group rwx + setgid on the root (the
+    # keeper's), so the sealed directories below it were never made group-writable.
+    assert before["."] == (0, nb["gid"], 0o2775)
     audit = _cli(
         "--root", str(volume), "audit", "course101", "--students", "-", stdin="alice\nbob\n"
     )
