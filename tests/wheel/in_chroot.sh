@@ -49,7 +49,9 @@ EOF
 for dir in course101/inbound/alice course101/inbound/bob course101/feedback_public/alice \
   course101/feedback_public/bob; do
   got=$(stat -c '%u:%g %a' "exchange/$dir") || fail "provision did not create $dir"
-  [ "$got" = "1000:100 755" ] || fail "$dir is $got, want 1000:100 755"
+  # The skeleton (docs/security.md): the keeper (root by default) owns a student's own
+  # directories, shared with the pods' group; `stat %a` shows setgid as the leading 2.
+  [ "$got" = "0:100 2775" ] || fail "$dir is $got, want 0:100 2775 (the skeleton)"
 done
 k8s audit course101 --from-gradebook gradebook.db || fail "audit of a fresh course exited $?"
 # A student's missing directory is what audit exists to catch (exit 3, high severity).
