@@ -11,12 +11,15 @@ BENCH_FILES                3                        F notebooks per submission
 BENCH_LATENCY_MS           1                        simulated round trip
 BENCH_ATTR_TIMEOUT_S       1                        kernel entry/attribute cache (actimeo)
 BENCH_SERVER_THREADS       16                       requests the simulated server serves at once
-BENCH_ENVS                 nfs,nfs-nocache,local    filesystems to run the scenarios on
+BENCH_ENVS                 nfs,nfs-nocache,local,   filesystems to run the scenarios on
+                           tmpfs                    (tmpfs: the course in memory, in-process
+                                                    only: our CPU and system calls alone)
 BENCH_NOCACHE_STUDENTS     100                      S for nfs-nocache (the default exchange
                                                     takes ~1 s per student there)
 BENCH_CLI                  1                        also time whole CLI commands (nfs env)
 BENCH_REPEATS              3                        runs kept as a median: student ops (nfs,
                                                     local), instructor ops (local)
+BENCH_TMPFS_REPEATS        7                        the same on tmpfs (runs are short there)
 BENCH_BURST                200                      deadline burst: submits (in-process)
 BENCH_BURST_CLI            64                       deadline burst: whole ``nbgrader submit``
 BENCH_PARALLEL             16                       burst processes at once
@@ -38,7 +41,7 @@ from typing import Any, Dict
 
 from . import growth, machine, notary, report, scenarios
 from .course import Course, Spec
-from .mounts import LATENCYFS, REPO, Env
+from .mounts import LATENCYFS, REPO, Env, ensure_tmpfs
 from .runner import PATH, Runner
 
 DEFAULTS = {
@@ -48,10 +51,11 @@ DEFAULTS = {
     "BENCH_LATENCY_MS": "1",
     "BENCH_ATTR_TIMEOUT_S": "1",
     "BENCH_SERVER_THREADS": "16",
-    "BENCH_ENVS": "nfs,nfs-nocache,local",
+    "BENCH_ENVS": "nfs,nfs-nocache,local,tmpfs",
     "BENCH_NOCACHE_STUDENTS": "100",
     "BENCH_CLI": "1",
     "BENCH_REPEATS": "3",
+    "BENCH_TMPFS_REPEATS": "7",
     "BENCH_BURST": "200",
     "BENCH_BURST_CLI": "64",
     "BENCH_PARALLEL": "16",
@@ -75,6 +79,7 @@ def envs() -> Dict[str, Env]:
         "nfs": Env("nfs", latency, ttl, threads=threads),
         "nfs-nocache": Env("nfs-nocache", latency, 0.0, threads=threads),
         "local": Env("local", fuse=False),
+        "tmpfs": Env("tmpfs", fuse=False, tmpfs=True),
     }
     return {name: known[name] for name in setting("BENCH_ENVS").split(",") if name}
 
@@ -96,8 +101,11 @@ def preflight() -> None:
 
 
 def _course(base: Path, main: Spec, env_name: str) -> Course:
-    """The main course, or for the uncached network env a smaller one."""
+    """The main course, or for the uncached network env a smaller one; for tmpfs, the main
+    course generated in memory (exchange, instructor directory and homes alike)."""
     spec = main
+    if env_name == "tmpfs":
+        base = ensure_tmpfs(base / "tmpfs")
     if env_name == "nfs-nocache":
         spec = Spec(
             students=int(setting("BENCH_NOCACHE_STUDENTS")),
@@ -136,15 +144,17 @@ def run() -> Dict[str, Any]:
         print(f"[{name}] {env.label}, {course.spec.key}", file=sys.stderr, flush=True)
         runner = Runner(course, env, base / "logs" / name)
         with_cli = cli and name == "nfs"
-        repeats = int(setting("BENCH_REPEATS")) if name != "nfs-nocache" else 1
+        repeats = {"nfs-nocache": 1, "tmpfs": int(setting("BENCH_TMPFS_REPEATS"))}.get(
+            name, int(setting("BENCH_REPEATS"))
+        )
         res: Dict[str, Any] = {
             "label": env.label,
             "env": env.__dict__,
             "spec": course.spec.__dict__,
         }
-        # Instructor runs are long on the network envs; on local disk they are short and
-        # noisy, so there they are repeated too.
-        instructor_repeats = repeats if name == "local" else 1
+        # Instructor runs are long on the network envs; on local disk and tmpfs they are
+        # short and noisy, so there they are repeated too.
+        instructor_repeats = repeats if name in ("local", "tmpfs") else 1
         res["instructor"] = scenarios.instructor(runner, course, with_cli, instructor_repeats)
         res["student"] = scenarios.student(runner, course, with_cli, repeats)
         parallel = int(setting("BENCH_PARALLEL"))

@@ -1,5 +1,6 @@
-"""The filesystems a scenario runs on: latencyfs (a simulated network volume) or a bind
-mount of the same directory (local disk), both at the same path so configs never change."""
+"""The filesystems a scenario runs on: latencyfs (a simulated network volume), a bind
+mount of the same directory (local disk), or a bind mount of a copy held in memory (tmpfs),
+all at the same path so configs never change."""
 
 import json
 import os
@@ -22,9 +23,13 @@ class Env:
     attr_timeout_s: float = 1.0
     fuse: bool = True
     threads: int = 16
+    # The course lives on a tmpfs (no disk, no latency: only CPU and system calls count).
+    tmpfs: bool = False
 
     @property
     def label(self) -> str:
+        if self.tmpfs:
+            return "tmpfs"
         if not self.fuse:
             return "local disk"
         return f"{self.latency_ms:g} ms, cache {self.attr_timeout_s:g} s"
@@ -39,6 +44,15 @@ def is_mounted(path: Path) -> bool:
     wanted = str(path)
     with open("/proc/self/mountinfo") as fh:
         return any(line.split(" ")[4] == wanted for line in fh)
+
+
+def ensure_tmpfs(path: Path) -> Path:
+    """A tmpfs mounted at ``path`` (kept across runs while the machine is up, so a generated
+    course there is reused; ``umount`` it to give the memory back)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if not is_mounted(path):
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "bench", str(path)], check=True)
+    return path
 
 
 def force_unmount(path: Path) -> None:

@@ -28,6 +28,11 @@ def trips(res: Optional[R]) -> str:
     return f"{net['round_trips']:,}" if net else "–"
 
 
+def cpu(res: Optional[R]) -> str:
+    value = (res or {}).get("cpu_seconds")
+    return "–" if value is None else secs(value)
+
+
 def inflight(res: Optional[R]) -> str:
     net = (res or {}).get("net")
     return str(net["max_in_flight"]) if net else "–"
@@ -116,6 +121,11 @@ HOW = """## How this is measured
   but `forget`): the machine-independent network cost. *In flight* is the most it served at
   once: how much of the latency a client overlaps.
 - **local disk** is a bind mount of the same directory: no FUSE, no latency.
+- **tmpfs** is the same course generated in memory (exchange, instructor directory and
+  homes), in-process only: neither the network nor a disk counts, only each exchange's CPU
+  and system calls, so a change in our own CPU cost shows there. *CPU* is the user and
+  system time of the measured process (every thread) during the call; other load on the
+  machine moves it less than the wall clock.
 - **In-process** times the exchange call alone (`ExchangeFactory(config=cfg).Collect(...)
   .start()` etc., nbgrader's own classes, configured like `nbgrader_config.py` would), in a
   fresh process per measurement (its peak RSS is reported). **CLI** times whole
@@ -162,6 +172,7 @@ def instructor_section(name: str, env: R, spec: R) -> str:
                 ratio(seconds(ours), seconds(floor)),
                 f"{trips(ours)} / {trips(default)} / {trips(floor)}",
                 f"{inflight(ours)} / {inflight(default)}",
+                f"{cpu(ours)} / {cpu(default)}",
             ]
         )
     out = f"### Instructor, in-process — {env['label']} (S={spec['students']})\n\n"
@@ -175,6 +186,7 @@ def instructor_section(name: str, env: R, spec: R) -> str:
             "ours ÷ floor",
             "round trips ours / default / floor",
             "in flight ours / default",
+            "CPU ours / default",
         ],
         rows,
     )
@@ -374,10 +386,17 @@ def observations(env: R) -> str:
                     reverse=True,
                 )
                 top = ", ".join(f"{op} +{n:,}" for n, op in excess[:3] if n > 0)
+                listed = ""
+                if o["ops"].get("opendir", 0) > d["ops"].get("opendir", 0):
+                    listed = (
+                        f" Directories opened: ours {o['ops']['opendir']:,}, the default "
+                        f"{d['ops'].get('opendir', 0):,}; on FUSE each listing is an opendir, "
+                        "a READDIRPLUS, an empty READDIR that says the end, and a releasedir."
+                    )
                 notes.append(
                     f"{title}: ours needs {o['round_trips']:,} round trips, "
                     f"{o['round_trips'] / d['round_trips']:.1f}× the default's "
-                    f"{d['round_trips']:,} (most extra: {top})."
+                    f"{d['round_trips']:,} (most extra: {top}).{listed}"
                 )
     if not notes:
         return ""
@@ -422,6 +441,7 @@ def render(results: R) -> str:
     spec = results["spec"]
     out = header(results)
     out += "## Targets\n\n" + table(["target", "measured", "met"], targets.check(results)) + "\n"
+    out += targets.NOISE + "\n\n"
     out += HOW
     out += "## Instructor scenarios\n\n"
     for name, env in results["envs"].items():

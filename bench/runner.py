@@ -72,6 +72,7 @@ class Runner:
             label,
             {
                 "seconds": done["seconds"],
+                "cpu_seconds": done["cpu_seconds"],
                 "peak_rss_mb": done["peak_rss_mb"],
                 "base_rss_mb": ready["base_rss_mb"],
                 "summary": done["summary"],

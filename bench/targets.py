@@ -4,6 +4,18 @@ from typing import Any, Dict, List, Optional
 
 R = Dict[str, Any]
 
+NOISE = (
+    "Round-trip targets are counts of the simulated server's requests and move by a few "
+    "between runs (attribute-cache expiry). Time targets are ratios within one run; those "
+    "on local disk and tmpfs, where a run takes well under a second, are noisy on a shared "
+    "machine (the default's local collect has varied 0.7–2.6 s between runs, and ours runs "
+    "16 threads on 2 cores that other work also wants), as is linear growth at S=5,000."
+)
+
+# Where collect on tmpfs stood before every path was resolved beneath the root (issue 27:
+# 51-63 ms against the default's 210-225 ms, i.e. 3.3-4.4x): it must stay there.
+TMPFS_COLLECT = 3.3
+
 
 def _get(tree: Any, *path: str) -> Any:
     for key in path:
@@ -99,6 +111,16 @@ def _student_rt(results: R, op: str, limit: Optional[int] = None, extra: int = 0
     return [f"{ours} vs the default's {default}", _mark(ok)]
 
 
+def _instructor_rt(results: R, key: str) -> List[str]:
+    """Our instructor scenario's round trips (1 ms, cache 1 s) at most the default's."""
+    ins = _get(results, "envs", "nfs", "instructor")
+    ours = _get(ins, "ours", "inproc", key, "net", "round_trips")
+    default = _get(ins, "default", "inproc", key, "net", "round_trips")
+    if ours is None or default is None:
+        return ["not measured", _mark(None)]
+    return [f"{ours:,} vs the default's {default:,}", _mark(ours <= default)]
+
+
 def _burst(results: R) -> List[str]:
     burst = _get(results, "envs", "nfs", "burst")
     ours, default = _s(burst, "ours"), _s(burst, "default")
@@ -145,6 +167,15 @@ def check(results: R) -> List[List[str]]:
             "`collect` ≥ 3× faster than default on local disk",
             *_speedup(results, "local", "collect", 3),
         ],
+        [
+            f"`collect` ≥ {TMPFS_COLLECT}× faster than default on tmpfs (CPU and system calls "
+            "only; issue 27: 51–63 ms vs 210–225 ms before paths were resolved beneath the root)",
+            *_speedup(results, "tmpfs", "collect", TMPFS_COLLECT),
+        ],
+        [
+            f"`collect --update` round trips ≤ the default's ({nfs}, 10% resubmitted)",
+            *_instructor_rt(results, "collect_update"),
+        ],
         ["student `list` round trips do not grow with S", *_bounded(results, "student_list")],
         ["student `submit` round trips do not grow with S", *_bounded(results, "submit")],
         [
@@ -158,6 +189,10 @@ def check(results: R) -> List[List[str]]:
         [
             f"student `fetch_assignment` round trips ≤ the default's + 5, the fetch marker ({nfs})",
             *_student_rt(results, "fetch_assignment", extra=5),
+        ],
+        [
+            f"student `fetch_assignment` round trips ≤ the default's, marker included ({nfs})",
+            *_student_rt(results, "fetch_assignment"),
         ],
         [
             "notary: an idle pass at S=1,000 on the 1 ms volume well under a second (< 0.5 s)",

@@ -3,7 +3,9 @@
 Protocol (one JSON object per line): the runner writes a job on stdin; the worker prepares
 it (config, nbgrader objects) and answers ``{"event": "ready"}``; the runner takes a
 request-count snapshot and writes ``go``; the worker runs the exchange call and answers
-``{"event": "done", "seconds", "peak_rss_mb", ...}``. Only the call is timed.
+``{"event": "done", "seconds", "cpu_seconds", "peak_rss_mb", ...}``. Only the call is
+timed; ``cpu_seconds`` is the user and system time the process (all its threads) spent on
+it, which other load on the machine moves less than the wall clock.
 
 ``--zygote`` imports nbgrader and our plugin once, then forks a fresh child per job (the
 child speaks the protocol, the zygote waits for it): every measurement gets a process of
@@ -17,9 +19,16 @@ before ``ready`` and after ``go`` runs them one after the other, timing each.
 import json
 import logging
 import os
+import resource
 import sys
 import time
 import traceback
+
+
+def _cpu_seconds() -> float:
+    """User + system time of this process so far, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _status_mb(field: str) -> float:
@@ -69,18 +78,26 @@ def serve(chan: Channel, job: dict) -> int:
         return 1
     try:
         runs, results = [], []
+        cpu0 = _cpu_seconds()
         t0 = time.perf_counter()
         for call in calls:
             t = time.perf_counter()
             results.append(call())
             runs.append(time.perf_counter() - t)
         seconds = time.perf_counter() - t0
+        cpu_seconds = _cpu_seconds() - cpu0
     except BaseException:  # nbgrader's ``fail`` raises ExchangeError; report, do not crash
         chan.answer(event="error", error=traceback.format_exc())
         return 1
     summary = {"runs": runs} if batch else jobs.summary(results[0])
     # Not ru_maxrss: Linux carries the parent's peak over fork and exec into it.
-    chan.answer(event="done", seconds=seconds, peak_rss_mb=_status_mb("VmHWM"), summary=summary)
+    chan.answer(
+        event="done",
+        seconds=seconds,
+        cpu_seconds=cpu_seconds,
+        peak_rss_mb=_status_mb("VmHWM"),
+        summary=summary,
+    )
     return 0
 
 

@@ -185,11 +185,30 @@ impl DirEntry {
 /// in one `getdents64` call.
 const LISTING_BUFFER: usize = 32 * 1024;
 
+/// Bytes of the buffer [`read_entries_large`] lists into. On FUSE (recent kernels) the
+/// listing request to the server grows with the caller's buffer, and only a listing's first
+/// request returns attributes (READDIRPLUS), which also puts every name it returns in the
+/// kernel's cache: with 32 kB a course's `inbound/` of 500 students came back as 204 names
+/// with attributes and 296 without, each of which then cost a lookup round trip when it was
+/// opened (bench: latencyfs); 128 kB, the largest request FUSE makes by default, holds
+/// about 800.
+const LARGE_LISTING_BUFFER: usize = 128 * 1024;
+
 /// The entries of the directory open as `dir` (without `.` and `..`), sorted bytewise by
 /// name. Reads `dir` itself from its current position (no second open, unlike
 /// `rustix::fs::Dir::read_from`), so call it once per opened directory.
 pub fn read_entries(dir: BorrowedFd<'_>) -> io::Result<Vec<DirEntry>> {
-    let mut buf = vec![MaybeUninit::<u8>::uninit(); LISTING_BUFFER];
+    read_entries_into(dir, LISTING_BUFFER)
+}
+
+/// [`read_entries`] with a buffer for a directory of hundreds or thousands of entries that
+/// are opened next (a course's `inbound/` and `feedback_public/`).
+pub fn read_entries_large(dir: BorrowedFd<'_>) -> io::Result<Vec<DirEntry>> {
+    read_entries_into(dir, LARGE_LISTING_BUFFER)
+}
+
+fn read_entries_into(dir: BorrowedFd<'_>, bytes: usize) -> io::Result<Vec<DirEntry>> {
+    let mut buf = vec![MaybeUninit::<u8>::uninit(); bytes];
     let mut listing = RawDir::new(dir, &mut buf);
     let mut entries = Vec::new();
     while let Some(entry) = listing.next() {

@@ -139,10 +139,11 @@ impl Inbox {
     }
 }
 
-/// Open `path` (following it: the instructor's own path) and list it.
+/// Open `path` (following it: the instructor's own path) and list it, in one request with
+/// attributes where the server allows (its students are opened next).
 fn open_and_list(path: &Path) -> io::Result<(OwnedFd, Vec<safefs::DirEntry>)> {
     let fd = safefs::open_dir(path, true)?;
-    let entries = safefs::read_entries(fd.as_fd())?;
+    let entries = safefs::read_entries_large(fd.as_fd())?;
     Ok((fd, entries))
 }
 
@@ -196,10 +197,14 @@ fn submissions_in(
 pub(crate) struct FeedbackPublic {
     path: PathBuf,
     fd: Option<OwnedFd>,
+    /// Its entries, listed once when it was opened (None when that failed: every student's
+    /// directory is then tried). A student not among them has no released feedback, with
+    /// no lookup of their name; the listing's attributes spare those of the others.
+    names: Option<HashSet<OsString>>,
 }
 
 impl FeedbackPublic {
-    /// Open `path` (the instructor's own path: followed).
+    /// Open `path` (the instructor's own path: followed) and list it.
     pub fn open(path: &Path, warnings: &mut Vec<String>) -> Self {
         let fd = match safefs::open_dir(path, true) {
             Ok(fd) => Some(fd),
@@ -210,9 +215,14 @@ impl FeedbackPublic {
                 None
             }
         };
+        let names = fd.as_ref().and_then(|fd| {
+            let entries = safefs::read_entries_large(fd.as_fd()).ok()?;
+            Some(entries.into_iter().map(|e| e.name).collect())
+        });
         FeedbackPublic {
             path: path.to_path_buf(),
             fd,
+            names,
         }
     }
 
@@ -222,6 +232,11 @@ impl FeedbackPublic {
         let Some(public) = &self.fd else {
             return HashSet::new();
         };
+        if let Some(names) = &self.names {
+            if !names.contains(std::ffi::OsStr::new(student)) {
+                return HashSet::new();
+            }
+        }
         let path = self.path.join(student);
         let listed = safefs::open_dir_at(public.as_fd(), student.as_ref())
             .and_then(|fd| safefs::read_entries(fd.as_fd()).map(|entries| (fd, entries)));
