@@ -191,7 +191,9 @@ def test_the_roster_sync_job_reaches_the_hub_as_the_chart_allows():
     gets that one key (not the cookie secret or proxy token beside it) where the hub pod has
     it, which is where ``nbgrader-k8s`` looks."""
     cron = load_one(ROSTER_SYNC)
-    assert "roster-sync-cronjob.yaml" in load_one(DEPLOY / "k8s" / "kustomization.yaml")["resources"]
+    assert (
+        "roster-sync-cronjob.yaml" in load_one(DEPLOY / "k8s" / "kustomization.yaml")["resources"]
+    )
     assert cron["spec"]["suspend"] is True  # until the admin fills the LMS rosters
     template = cron["spec"]["jobTemplate"]["spec"]["template"]
     assert template["metadata"]["labels"]["hub.jupyter.org/network-access-hub"] == "true"
