@@ -45,16 +45,19 @@ class FakeUser:
         self.groups = [SimpleNamespace(name=g) for g in groups]
 
 
-def pod_manifest(user, groups, hook=None, user_options=None, **spawner_kwargs):
+def pod_manifest(user, groups, hook=None, user_options=None, server_name="", **spawner_kwargs):
     """The pod (as a plain dict) KubeSpawner creates for ``user`` in ``groups``.
 
     ``hook`` replaces the spawner's ``pre_spawn_hook``; ``user_options`` are what the user chose
-    on the spawn form (e.g. ``{"profile": "gpu"}``); the rest are KubeSpawner's arguments
-    (``config=`` a hub config).
+    on the spawn form (e.g. ``{"profile": "gpu"}``); ``server_name`` names a named server
+    (JupyterHub's Spawner reads ``name`` from its database row); the rest are KubeSpawner's
+    arguments (``config=`` a hub config).
     """
 
     async def build():
         # KubeSpawner creates its API client on the running loop, so construct it in one.
+        if server_name:
+            spawner_kwargs["orm_spawner"] = SimpleNamespace(name=server_name, server=None)
         spawner = KubeSpawner(_mock=True, user=FakeUser(user, groups), **spawner_kwargs)
         if hook is not None:
             spawner.pre_spawn_hook = hook

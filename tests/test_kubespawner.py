@@ -562,3 +562,32 @@ def test_no_mount_of_the_exchange_survives_but_the_hooks(route, user, groups, ca
         assert stray["mountPath"] in warned, warned
     if route != "ephemeral_containers":  # the API refuses those at creation; nothing to check
         kubernetes_validate.validate(manifest, "1.30", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("server", "groups", "course_id", "whole", "student_of"),
+    [
+        # An instructor of two courses: one named server per course, each serving it alone.
+        ("ml201", ["formgrade-ds101", "formgrade-ml201"], "ml201", {"ml201"}, set()),
+        ("ds101", ["formgrade-ds101", "formgrade-ml201"], "ds101", {"ds101"}, set()),
+        # Teaching one course and taking another: the server named after the taken one.
+        ("ds101", ["formgrade-ml201", "nbgrader-ds101"], None, set(), {"ds101"}),
+        # The default server, and a name that is no course of theirs: every course, as before.
+        ("", ["formgrade-ds101", "formgrade-ml201"], "ds101", {"ds101", "ml201"}, set()),
+        ("scratch", ["formgrade-ml201", "nbgrader-ds101"], "ml201", {"ml201"}, {"ds101"}),
+        # A course they are not in gives nothing of it.
+        ("cs999", ["nbgrader-ds101"], None, set(), {"ds101"}),
+    ],
+)
+def test_a_named_server_called_after_a_course_serves_that_course(
+    server, groups, course_id, whole, student_of
+):
+    """docs/configure.md suggests one named server per course: its mounts and
+    NBGRADER_COURSE_ID follow the server's name (KubeSpawner's ``name``)."""
+    c = Config()
+    configure(c, {})
+    manifest = pod_manifest("prof", groups, config=c, server_name=server)
+    mounts = _exchange_mounts_of(manifest)
+    assert {m["subPath"] for m in mounts if "/" not in m["subPath"]} == whole
+    assert {m["subPath"].split("/")[0] for m in mounts if "/" in m["subPath"]} == student_of
+    assert _env_of(manifest).get("NBGRADER_COURSE_ID") == course_id

@@ -37,6 +37,7 @@ __all__ = [
     "exchange_mounts",
     "make_pre_spawn_hook",
     "courses_from_groups",
+    "courses_for_server",
     "groups_from_courses",
     "add_mounts",
     "chain_modify_pod_hooks",
@@ -105,6 +106,34 @@ def courses_from_groups(
     students.discard("")
     instructors.discard("")
     return sorted(students), sorted(instructors)
+
+
+def courses_for_server(
+    server: str, students: List[str], instructors: List[str]
+) -> Tuple[List[str], List[str]]:
+    """The (student, instructor) courses of the server named ``server``.
+
+    A named server whose name is a course the user takes or teaches serves that course alone
+    (mounts and ``NBGRADER_COURSE_ID``): an instructor of two courses opens one server per
+    course (``hub.allowNamedServers: true``). The default server (``""``) and any other name
+    get every course.
+    """
+    if server and server in instructors:
+        return [], [server]
+    if server and server in students:
+        return [server], []
+    return students, instructors
+
+
+def _spawner_courses(
+    spawner: Any, student_group_prefix: str, instructor_group_prefix: str
+) -> Tuple[List[str], List[str]]:
+    """(student, instructor) courses of the server ``spawner`` starts: its user's groups,
+    narrowed to one course by a named server called after it (:func:`courses_for_server`)."""
+    return courses_for_server(
+        getattr(spawner, "name", "") or "",
+        *courses_from_groups(_user_groups(spawner), student_group_prefix, instructor_group_prefix),
+    )
 
 
 def groups_from_courses(
@@ -210,8 +239,8 @@ def make_pre_spawn_hook(
 
     async def pre_spawn_hook(spawner: Any) -> None:
         username = spawner.user.name
-        students, instructors = courses_from_groups(
-            _user_groups(spawner), student_group_prefix, instructor_group_prefix
+        students, instructors = _spawner_courses(
+            spawner, student_group_prefix, instructor_group_prefix
         )
         if not students and not instructors:
             return
@@ -469,7 +498,8 @@ def make_modify_pod_hook(
       ``/etc/jupyter/nbgrader_config.py`` (read-only), and the role's image (``instructor_image``
       or ``student_image``: ``"name:tag"`` or ``{name, tag}``; unset keeps the pod's);
     * for an instructor: ``NBGRADER_COURSE_ID``, the first course they teach (formgrader serves
-      one course per server);
+      one course per server); a named server called after a course serves that course alone
+      (:func:`courses_for_server`);
     * ``fsGroupChangePolicy: OnRootMismatch`` when the pod has an fsGroup and no policy.
 
     Given ``exchange_path``, it first creates or checks the skeleton of the courses the pod
@@ -479,8 +509,8 @@ def make_modify_pod_hook(
 
     async def modify_pod_hook(spawner: Any, pod: Any) -> Any:
         username = spawner.user.name
-        students, instructors = courses_from_groups(
-            _user_groups(spawner), student_group_prefix, instructor_group_prefix
+        students, instructors = _spawner_courses(
+            spawner, student_group_prefix, instructor_group_prefix
         )
         volumes: List[Dict[str, Any]] = []
         mounts: List[Dict[str, Any]] = []

@@ -181,16 +181,55 @@ def test_notary_runs_alone_with_the_whole_volume_and_only_prometheus_reaches_it(
     assert service["metadata"]["annotations"]["prometheus.io/port"] == str(port)
 
 
+ROSTER_SYNC = DEPLOY / "k8s" / "roster-sync-cronjob.yaml"
+
+
+def test_the_roster_sync_job_reaches_the_hub_as_the_chart_allows():
+    """The chart's hub NetworkPolicy admits only pods labelled network-access-hub; the chart
+    generates the service's token and keeps it in its Secret ``hub`` under
+    ``hub.services.{name}.apiToken``; a pod that is not the hub uses the hub Service. The Job
+    gets that one key (not the cookie secret or proxy token beside it) where the hub pod has
+    it, which is where ``nbgrader-k8s`` looks."""
+    cron = load_one(ROSTER_SYNC)
+    assert (
+        "roster-sync-cronjob.yaml" in load_one(DEPLOY / "k8s" / "kustomization.yaml")["resources"]
+    )
+    assert cron["spec"]["suspend"] is True  # until the admin fills the LMS rosters
+    template = cron["spec"]["jobTemplate"]["spec"]["template"]
+    assert template["metadata"]["labels"]["hub.jupyter.org/network-access-hub"] == "true"
+    pod = template["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["JUPYTERHUB_API_URL"] == "http://hub:8081/hub/api"
+    service = values()["custom"]["nbgrader"]["apiService"]
+    assert service in values()["hub"]["services"]
+    assert env["NBGRADER_K8S_API_SERVICE"] == service
+    # No apiToken in the values: the chart makes one (values files end up in version control).
+    assert "apiToken" not in (values()["hub"]["services"][service] or {})
+    [token] = [v for v in pod["volumes"] if "secret" in v]
+    assert token["secret"]["secretName"] == "hub"
+    key = f"hub.services.{service}.apiToken"
+    assert token["secret"]["items"] == [{"key": key, "path": key}]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == token["name"]]
+    assert mount["mountPath"] == "/usr/local/etc/jupyterhub/secret" and mount["readOnly"]
+    lms = load_one(DEPLOY / "k8s" / "lms-rosters.yaml")
+    [rosters] = [v for v in pod["volumes"] if "configMap" in v]
+    assert rosters["configMap"]["name"] == lms["metadata"]["name"]
+    assert "roster sync" in " ".join(container["command"])
+
+
 def test_the_keeper_is_one_uid_everywhere_it_is_set():
     """The provision Job (both containers), the audit CronJob and the hub's values name the
     skeleton's owner; an admin changes it for their storage (docs/storage.md), and a place
     left at another uid would make the Job or the nightly audit fail on every course."""
     job = load_one(DEPLOY / "k8s" / "provision-job.yaml")["spec"]["template"]["spec"]
     cron = load_one(DEPLOY / "k8s" / "audit-cronjob.yaml")["spec"]["jobTemplate"]["spec"]
+    sync = load_one(ROSTER_SYNC)["spec"]["jobTemplate"]["spec"]
     containers = [
         *job["initContainers"],
         *job["containers"],
         *cron["template"]["spec"]["containers"],
+        *sync["template"]["spec"]["containers"],
     ]
     found = {}
     for container in containers:
@@ -201,7 +240,10 @@ def test_the_keeper_is_one_uid_everywhere_it_is_set():
         if "nbgrader-k8s" in command:
             # every run of audit, provision and repair names it
             for line in command.splitlines():
-                if any(f"nbgrader-k8s {op}" in line for op in ("audit", "provision", "repair")):
+                if any(
+                    f"nbgrader-k8s {op}" in line
+                    for op in ("audit", "provision", "repair", "roster sync")
+                ):
                     assert '--keeper-uid "$KEEPER_UID"' in line, line
     found["values"] = values()["custom"]["nbgrader"]["keeperUid"]
     assert set(found.values()) == {0}, found

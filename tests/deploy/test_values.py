@@ -288,6 +288,7 @@ def test_kubectl_apply_k_runs_the_values_hub_image_everywhere():
     assert images == {
         "nbgrader-provision": {f"{hub['name']}:{hub['tag']}"},
         "nbgrader-audit": {f"{hub['name']}:{hub['tag']}"},
+        "nbgrader-roster-sync": {f"{hub['name']}:{hub['tag']}"},
     }
     assert {o["metadata"].get("namespace") for o in rendered} == {"jhub"}
     kind = _kustomize(KIND)

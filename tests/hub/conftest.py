@@ -18,8 +18,8 @@ def lean_hub(tmp_path):
         pytest.skip(f"SKIPPED LOUDLY: {_WHY_NOT}")
     made = []
 
-    def make(users, services, die_at=0):
-        hub = LeanHub(tmp_path / f"hub{len(made)}", users, services)
+    def make(users, services, die_at=0, role_groups=()):
+        hub = LeanHub(tmp_path / f"hub{len(made)}", users, services, role_groups)
         made.append(hub)
         return hub.start(die_at)
 

@@ -41,8 +41,15 @@ def wait_up(url: str, proc: subprocess.Popen, log: Path, limit: float = 60) -> N
 class LeanHub:
     """``jupyterhub -f tests/hub/lean_config.py`` in ``base``; restartable on the same DB."""
 
-    def __init__(self, base: Path, users: Sequence[str], services: Dict[str, Optional[list]]):
+    def __init__(
+        self,
+        base: Path,
+        users: Sequence[str],
+        services: Dict[str, Optional[list]],
+        role_groups: Sequence[str] = (),
+    ):
         self.dir = base
+        self.role_groups = list(role_groups)
         base.mkdir(parents=True, exist_ok=True)
         self.users = list(users)
         self.tokens = {name: secrets.token_hex(16) for name in services}
@@ -61,6 +68,7 @@ class LeanHub:
             LEAN_HUB_USERS=json.dumps(self.users),
             LEAN_HUB_SERVICES=json.dumps(self.services),
             LEAN_HUB_DIE_AT=str(die_at),
+            LEAN_HUB_ROLE_GROUPS=json.dumps(self.role_groups),
         )
         self.log = self.dir / "jupyterhub.log"
         with open(self.log, "ab") as log:
@@ -109,12 +117,21 @@ class LeanHub:
 
 
 def cli(
-    *args: str, root: Path, api_url: str, token: str, check: bool = True
+    *args: str,
+    root: Path,
+    api_url: str,
+    token: Optional[str],
+    check: bool = True,
+    wrap: Sequence[str] = (),
 ) -> subprocess.CompletedProcess:
-    """``nbgrader-k8s ARGS`` as an admin runs it: hub URL and token from the environment."""
+    """``nbgrader-k8s ARGS`` as an admin runs it: hub URL and token from the environment (no
+    token variable when ``token`` is None), the command run under ``wrap`` if given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB", "NBGRADER"))}
-    env.update(JUPYTERHUB_API_URL=api_url, JUPYTERHUB_API_TOKEN=token, NBGRADER_K8S_ROOT=str(root))
-    proc = subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=120)
+    env.update(JUPYTERHUB_API_URL=api_url, NBGRADER_K8S_ROOT=str(root))
+    if token is not None:
+        env.update(JUPYTERHUB_API_TOKEN=token)
+    command = [*wrap, str(CLI), *args]
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"nbgrader-k8s {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"

@@ -3,7 +3,9 @@
 ``tests/hub/hubs.py`` sets the environment: LEAN_HUB_DIR (state), LEAN_HUB_PORT,
 LEAN_HUB_API_PORT, LEAN_HUB_PROXY_API_PORT, LEAN_HUB_USERS (JSON list, created at start as
 allowed users), LEAN_HUB_SERVICES (JSON ``{name: [token, scopes or null]}``: null grants the
-package's documented course API role) and LEAN_HUB_DIE_AT (the Nth group membership call at
+package's documented course API role), LEAN_HUB_ROLE_GROUPS (JSON list of groups created at
+start, each carrying a role with ``admin:users``, as an admin group of ``hub.loadRoles``
+would) and LEAN_HUB_DIE_AT (the Nth group membership call at
 which the hub kills itself with SIGKILL, before handling it: a hub killed mid-sync).
 """
 
@@ -37,6 +39,9 @@ for name, (token, scopes) in json.loads(os.environ.get("LEAN_HUB_SERVICES", "{}"
         roles.append(api_service_role(name))
     elif scopes:
         roles.append({"name": f"{name}-role", "scopes": scopes, "services": [name]})
+role_groups = json.loads(os.environ.get("LEAN_HUB_ROLE_GROUPS", "[]"))
+c.JupyterHub.load_groups = {g: {"users": []} for g in role_groups}
+roles += [{"name": f"staff-{g}", "scopes": ["admin:users"], "groups": [g]} for g in role_groups]
 c.JupyterHub.services = services
 c.JupyterHub.load_roles = roles
 

@@ -130,9 +130,10 @@ def test_unsafe_or_unknown_ids_change_nothing(lean_hub, tmp_path):
         hub, root, "roster", "sync", "c1", "--csv", str(tmp_path / "ghost.csv"), check=False
     )
     assert ghost.returncode == 1 and "unknown to the hub: ghost" in ghost.stderr
-    (tmp_path / "case.csv").write_text("username\nAlice\n")
+    # Ids are compared as the hub stores them (lower case): GHOST is the unknown ghost.
+    (tmp_path / "case.csv").write_text("username\nAlice\nGHOST\n")
     case = _run(hub, root, "roster", "sync", "c1", "--csv", str(tmp_path / "case.csv"), check=False)
-    assert "unknown to the hub: Alice (the hub has some in lower case" in case.stderr
+    assert case.returncode == 1 and "unknown to the hub: ghost;" in case.stderr
     assert hub.members("nbgrader-c1", hub.tokens["admin"]) == ["carol"]
     assert not (root / "c1" / "inbound" / "alice").exists()
 
@@ -270,3 +271,116 @@ def _api_post(hub, path, token, body):
 
 def _api_put(hub, path, token, body):
     return _api_call(hub, "PUT", path, token, body)
+
+
+def test_a_mixed_case_roster_syncs_as_the_hub_stores_names(lean_hub, tmp_path):
+    """JupyterHub lower-cases usernames: a roster's `Alice` is created as `alice`. Before,
+    the next sync saw `alice` as not on the roster and `Alice` as new: it added and removed
+    the same students each run and left directories named `Alice` that no one logs in as."""
+    hub = lean_hub(["prof"], {"admin": None, "creator": [*API_SCOPES, "admin:users"]})
+    root = tmp_path / "exchange"
+    _run(hub, root, "course", "add", "c1", "--instructor", "Prof")
+    assert hub.members("formgrade-c1", hub.tokens["admin"]) == ["prof"]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("username,email\nAlice,a@x\nBOB,b@x\ncarol,c@x\n")
+    sync = ("roster", "sync", "c1", "--csv", str(roster), "--create-users")
+    first = _run(hub, root, *sync, token=hub.tokens["creator"])
+    assert "add 3: alice, bob, carol" in first.stdout
+    assert "lower case" in first.stderr
+    assert hub.members("nbgrader-c1", hub.tokens["admin"]) == ["alice", "bob", "carol"]
+    for _ in range(2):
+        again = _run(hub, root, *sync, token=hub.tokens["creator"])
+        assert "add 0" in again.stdout and "remove 0" in again.stdout, again.stdout
+        assert "unchanged 3" in again.stdout
+    assert hub.members("nbgrader-c1", hub.tokens["admin"]) == ["alice", "bob", "carol"]
+    assert sorted(p.name for p in (root / "c1" / "inbound").iterdir()) == ["alice", "bob", "carol"]
+    assert sorted(p.name for p in (root / "c1" / "feedback_public").iterdir()) == [
+        "alice",
+        "bob",
+        "carol",
+    ]
+    csv_out = _run(hub, root, "roster", "gradebook-csv", "c1", "--csv", str(roster))
+    assert "alice,,,a@x" in csv_out.stdout.splitlines()
+
+
+def test_an_empty_roster_is_refused_unless_allowed(lean_hub, tmp_path):
+    """A roster whose rows all lack a login (an unrecognised column, a Moodle export read as
+    Canvas) would take every student out of the course."""
+    hub = lean_hub(USERS, {"admin": None})
+    root = tmp_path / "exchange"
+    _run(hub, root, "course", "add", "c1", "--instructor", "prof", "--student", "alice", "bob")
+    empty = tmp_path / "empty.csv"
+    empty.write_text('Student,ID,SIS User ID,SIS Login ID\n"    Points Possible",,,\n"A",1,S1,\n')
+    refused = _run(hub, root, "roster", "sync", "c1", "--csv", str(empty), check=False)
+    assert refused.returncode == 1
+    assert "has no student" in refused.stderr and "--allow-empty" in refused.stderr
+    assert hub.members("nbgrader-c1", hub.tokens["admin"]) == ["alice", "bob"]
+    allowed = _run(hub, root, "roster", "sync", "c1", "--csv", str(empty), "--allow-empty")
+    assert "remove 2: alice, bob" in allowed.stdout
+    assert hub.members("nbgrader-c1", hub.tokens["admin"]) == []
+
+
+def test_a_course_group_that_carries_a_role_is_never_managed(lean_hub, tmp_path):
+    """`admin:groups` lets the token put anyone in any group: a group with a role (here one
+    holding admin:users, like an admin group of hub.loadRoles) named like a course group would
+    hand its scopes to whoever the course commands add. Every command refuses it."""
+    hub = lean_hub(USERS, {"admin": None}, role_groups=["formgrade-staff", "nbgrader-staff"])
+    root = tmp_path / "exchange"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("username\nalice\n")
+    for args in (
+        ("course", "add", "staff", "--instructor", "prof", "--student", "alice"),
+        ("course", "add", "staff", "--instructor", "prof", "--take-over"),
+        ("roster", "sync", "staff", "--csv", str(roster)),
+        ("course", "remove", "staff"),
+    ):
+        refused = _run(hub, root, *args, check=False)
+        assert refused.returncode == 1, args
+        assert "carries the role staff-" in refused.stderr, refused.stderr
+        assert "nothing was changed" in refused.stderr
+    assert hub.members("formgrade-staff", hub.tokens["admin"]) == []
+    assert hub.members("nbgrader-staff", hub.tokens["admin"]) == []
+    assert not (root / "staff").exists()
+
+
+def test_in_the_hub_pod_the_token_the_chart_mounted_is_read(lean_hub, tmp_path):
+    """The z2jh chart keeps each service's token in its Secret and mounts it in the hub pod
+    at /usr/local/etc/jupyterhub/secret/hub.services.NAME.apiToken: run there, the commands
+    need no token typed. Shown in a mount namespace holding that file (as the hub pod does)."""
+    hub = lean_hub(USERS, {"nbgrader-k8s": None})
+    root = tmp_path / "exchange"
+    secret_dir = "/usr/local/etc/jupyterhub/secret"
+    script = (
+        f"set -e; mount -t tmpfs tmpfs /usr/local/etc; mkdir -p {secret_dir}; "
+        f"printf '%s\\n' \"$TOKEN\" > {secret_dir}/hub.services.nbgrader-k8s.apiToken; "
+        'exec "$@"'
+    )
+    wrap = [
+        "env",
+        f"TOKEN={hub.tokens['nbgrader-k8s']}",
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ]
+    out = cli(
+        "course",
+        "add",
+        "c1",
+        "--instructor",
+        "prof",
+        root=root,
+        api_url=hub.api_url,
+        token=None,
+        wrap=wrap,
+    )
+    assert "group formgrade-c1: created" in out.stdout
+    assert hub.members("formgrade-c1", hub.tokens["nbgrader-k8s"]) == ["prof"]
+    # Without it (outside the hub pod) the error says where a token is looked for.
+    missing = cli("course", "list", root=root, api_url=hub.api_url, token=None, check=False)
+    assert missing.returncode == 1
+    assert "JUPYTERHUB_API_TOKEN" in missing.stderr

@@ -10,7 +10,7 @@
 //! start when one it needs is missing, naming it, so nothing is half-done for want of a scope.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -33,15 +33,33 @@ pub const SOURCE_VALUES: &str = "values";
 /// How many users one membership call sends.
 const BATCH: usize = 100;
 
+/// Where the Zero to JupyterHub chart mounts its hub Secret in the hub pod. The chart keeps
+/// each `hub.services.{name}.apiToken` there as a file of that name, whether the value was
+/// given, kept from the existing Secret or generated (templates/hub/secret.yaml).
+pub const CHART_SECRET_DIR: &str = "/usr/local/etc/jupyterhub/secret";
+/// The hub's API from inside the hub pod: loopback, not the `hub` Service (a NetworkPolicy
+/// may drop traffic that leaves through the Service and comes back to the same pod).
+pub const LOOPBACK_API: &str = "http://127.0.0.1:8081/hub/api";
+
 /// Where the hub is, its token, and how courses map to groups.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HubArgs {
     /// The hub's REST API, e.g. http://hub:8081/hub/api (in-cluster; plain HTTP only).
     #[arg(long, env = "JUPYTERHUB_API_URL", value_name = "URL")]
     pub hub_url: Option<String>,
-    /// A file holding the API token (else the environment variable JUPYTERHUB_API_TOKEN).
+    /// A file holding the API token (else the environment variable JUPYTERHUB_API_TOKEN, else
+    /// the file the z2jh chart mounts in the hub pod for --api-service).
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// The hub.services entry whose token the chart mounts in the hub pod (the hook's
+    /// `apiService`): /usr/local/etc/jupyterhub/secret/hub.services.NAME.apiToken.
+    #[arg(
+        long,
+        env = "NBGRADER_K8S_API_SERVICE",
+        default_value = "nbgrader-k8s",
+        value_name = "NAME"
+    )]
+    pub api_service: String,
     /// Prefix of the students' group of a course (the hook's `studentGroupPrefix`).
     #[arg(
         long,
@@ -81,24 +99,57 @@ impl HubArgs {
 
     /// Connect: read the token, check the URL. No request is made yet.
     pub fn connect(&self) -> anyhow::Result<Hub> {
-        let Some(url) = self.hub_url.as_deref().filter(|u| !u.is_empty()) else {
-            bail!("no hub API URL: give --hub-url or set JUPYTERHUB_API_URL (e.g. http://hub:8081/hub/api)");
+        let env_token = std::env::var("JUPYTERHUB_API_TOKEN").ok();
+        self.connect_in(Path::new(CHART_SECRET_DIR), env_token)
+    }
+
+    /// The chart's token file for [`Self::api_service`] in `secret_dir`.
+    fn chart_token_file(&self, secret_dir: &Path) -> PathBuf {
+        secret_dir.join(format!("hub.services.{}.apiToken", self.api_service))
+    }
+
+    /// [`Self::connect`] with the chart's Secret looked for in `secret_dir`, and `env_token`
+    /// the value of JUPYTERHUB_API_TOKEN.
+    fn connect_in(&self, secret_dir: &Path, env_token: Option<String>) -> anyhow::Result<Hub> {
+        let chart_file = self.chart_token_file(secret_dir);
+        let in_hub_pod = secret_dir.is_dir();
+        let url = match self.hub_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => url,
+            // In the hub pod (the chart's Secret is mounted): the hub itself, over loopback.
+            None if in_hub_pod => LOOPBACK_API,
+            None => bail!(
+                "no hub API URL: give --hub-url or set JUPYTERHUB_API_URL (in the hub pod, \
+                 {LOOPBACK_API}; from another pod, http://hub:8081/hub/api)"
+            ),
         };
         if !url.starts_with("http://") {
             bail!(
                 "hub API URL {url:?}: only http:// is supported; use the hub's in-cluster \
-                 address (http://hub:8081/hub/api) where this runs"
+                 address ({LOOPBACK_API} in the hub pod) where this runs"
             );
         }
-        let token = match &self.token_file {
-            Some(file) => std::fs::read_to_string(file)
+        let read = |file: &Path| -> anyhow::Result<String> {
+            Ok(std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read the token file {}", file.display()))?
                 .trim()
-                .to_string(),
-            None => std::env::var("JUPYTERHUB_API_TOKEN").unwrap_or_default(),
+                .to_string())
+        };
+        let token = match &self.token_file {
+            Some(file) => read(file)?,
+            None => match env_token {
+                Some(t) if !t.is_empty() => t,
+                _ if chart_file.is_file() => read(&chart_file)?,
+                _ => String::new(),
+            },
         };
         if token.is_empty() {
-            bail!("no hub API token: give --token-file FILE or set JUPYTERHUB_API_TOKEN");
+            bail!(
+                "no hub API token: give --token-file FILE or set JUPYTERHUB_API_TOKEN (in the \
+                 hub pod of the z2jh chart, {} is read: is hub.services.{} declared in the \
+                 values?)",
+                chart_file.display(),
+                self.api_service
+            );
         }
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -113,6 +164,12 @@ impl HubArgs {
     }
 }
 
+/// A username as JupyterHub stores it: its default `Authenticator.normalize_username`
+/// lower-cases, so a roster's `Alice` logs in, and is a member, as `alice`.
+pub fn hub_name(id: &str) -> String {
+    id.to_lowercase()
+}
+
 /// A JupyterHub group as the API returns it.
 #[derive(Debug, Clone, Default)]
 pub struct Group {
@@ -122,6 +179,8 @@ pub struct Group {
     pub users: Vec<String>,
     /// Whether the Helm values define it (see [`SOURCE_PROPERTY`]).
     pub from_values: bool,
+    /// The roles the group carries (read with `admin:groups`, which holds `read:roles:groups`).
+    pub roles: Vec<String>,
 }
 
 impl Group {
@@ -135,10 +194,19 @@ impl Group {
             })
             .unwrap_or_default();
         users.sort();
+        let roles = v["roles"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         Group {
             name: v["name"].as_str().unwrap_or_default().to_string(),
             users,
             from_values: v["properties"][SOURCE_PROPERTY].as_str() == Some(SOURCE_VALUES),
+            roles,
         }
     }
 }
@@ -397,6 +465,7 @@ mod tests {
         HubArgs {
             hub_url: None,
             token_file: None,
+            api_service: "nbgrader-k8s".into(),
             student_group_prefix: "nbgrader-".into(),
             instructor_group_prefix: "formgrade-".into(),
         }
@@ -410,6 +479,47 @@ mod tests {
         assert_eq!(a.course_of("nbgrader-"), None);
         assert_eq!(a.course_of("staff"), None);
         assert_eq!(a.student_group("c1"), "nbgrader-c1");
+    }
+
+    #[test]
+    fn in_the_hub_pod_the_charts_token_and_loopback_are_used() {
+        let secret = tempfile::tempdir().unwrap();
+        let mut a = args();
+        // Not in a hub pod (no Secret directory): the URL must be given.
+        let gone = secret.path().join("absent");
+        let err = a.connect_in(&gone, None).unwrap_err().to_string();
+        assert!(err.contains("no hub API URL"), "{err}");
+        // The chart's Secret without this service's key: the error names the file looked for.
+        let err = a.connect_in(secret.path(), None).unwrap_err().to_string();
+        assert!(err.contains("hub.services.nbgrader-k8s.apiToken"), "{err}");
+        std::fs::write(
+            secret.path().join("hub.services.nbgrader-k8s.apiToken"),
+            "s3cret\n",
+        )
+        .unwrap();
+        let hub = a.connect_in(secret.path(), None).unwrap();
+        assert_eq!(
+            (hub.base.as_str(), hub.token.as_str()),
+            (LOOPBACK_API, "s3cret")
+        );
+        // JUPYTERHUB_API_TOKEN, when set, comes before the chart's file.
+        let hub = a.connect_in(secret.path(), Some("env".into())).unwrap();
+        assert_eq!(hub.token, "env");
+        // Another service name reads another key; an explicit URL wins over loopback.
+        a.api_service = "other".into();
+        assert!(a.connect_in(secret.path(), None).is_err());
+        a.api_service = "nbgrader-k8s".into();
+        a.hub_url = Some("http://hub:8081/hub/api".into());
+        assert_eq!(
+            a.connect_in(secret.path(), None).unwrap().base,
+            "http://hub:8081/hub/api"
+        );
+    }
+
+    #[test]
+    fn usernames_are_compared_as_the_hub_stores_them() {
+        assert_eq!(hub_name("Alice.Smith"), "alice.smith");
+        assert_eq!(hub_name("bob"), "bob");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use exchange_core::ops::provision::provision_course;
 use exchange_core::walk::{self, Kind};
 use serde_json::json;
 
-use crate::hub::{Group, Hub, HubArgs, CREATE_USERS_SCOPE, SCOPES};
+use crate::hub::{hub_name, Group, Hub, HubArgs, CREATE_USERS_SCOPE, SCOPES};
 use crate::init::{summary_line, Owner};
 use crate::output::{print_json, Table};
 
@@ -156,6 +156,43 @@ pub fn refuse_values(groups: &[&Option<Group>], course: &str) -> anyhow::Result<
     Ok(())
 }
 
+/// Refuse to manage a group that carries a role: whoever may change its members (this
+/// command's `admin:groups` token, or a course's instructor through it) would hand out that
+/// role's scopes, e.g. an admin group loaded by the chart's `hub.loadRoles`.
+pub fn refuse_role_groups(groups: &[&Option<Group>], course: &str) -> anyhow::Result<()> {
+    for g in groups.iter().copied().flatten() {
+        if !g.roles.is_empty() {
+            bail!(
+                "group {} of course {course:?} carries the role{} {}: a course group must \
+                 carry no role (its members would get the role's scopes); nothing was \
+                 changed. Use other group prefixes, or take the role off the group \
+                 (docs/configure.md, \"The course API token\")",
+                g.name,
+                if g.roles.len() == 1 { "" } else { "s" },
+                g.roles.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Usernames as the hub stores them ([`hub_name`]), with a note for each one changed.
+pub fn hub_names(ids: &[String], notes: &mut Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let name = hub_name(id);
+        if name != *id {
+            notes.push(format!(
+                "{id:?} is {name:?} on the hub (JupyterHub lower-cases usernames)"
+            ));
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
 /// Of `wanted`, those the hub does not have: created with `create`, else an error naming
 /// them (before anything was changed).
 pub fn ensure_users(
@@ -194,8 +231,16 @@ pub fn ensure_users(
 }
 
 fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
-    let everyone: Vec<&String> = a.instructor.iter().chain(&a.student).collect();
+    let mut notes = Vec::new();
+    let (instructor, student) = (
+        hub_names(&a.instructor, &mut notes),
+        hub_names(&a.student, &mut notes),
+    );
+    let everyone: Vec<&String> = instructor.iter().chain(&student).collect();
     check_ids(&a.course, &everyone)?;
+    if !a.json {
+        notes.iter().for_each(|n| eprintln!("note: {n}"));
+    }
     let hub = a.hub.connect()?;
     let mut needed = SCOPES.to_vec();
     if a.create_users {
@@ -207,6 +252,7 @@ fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
         a.hub.instructor_group(&a.course),
     );
     let (students_now, instructors_now) = (hub.group(&sg)?, hub.group(&ig)?);
+    refuse_role_groups(&[&students_now, &instructors_now], &a.course)?;
     if a.take_over {
         for g in [&students_now, &instructors_now].into_iter().flatten() {
             if g.from_values {
@@ -220,10 +266,9 @@ fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
     let created_users = ensure_users(&hub, &wanted, a.create_users)?;
 
     // The tree first: a member may spawn as soon as the group holds them.
-    let students: Vec<String> = a
-        .student
+    let students: Vec<String> = student
         .iter()
-        .filter(|s| !a.instructor.contains(s))
+        .filter(|s| !instructor.contains(s))
         .cloned()
         .collect();
     let tree = super::prepare(root, &a.course)
@@ -239,8 +284,8 @@ fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
 
     let mut added: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (group, now, people) in [
-        (&ig, &instructors_now, &a.instructor),
-        (&sg, &students_now, &a.student),
+        (&ig, &instructors_now, &instructor),
+        (&sg, &students_now, &student),
     ] {
         let mut new: Vec<String> = people.clone();
         new.sort();
@@ -484,6 +529,7 @@ fn remove(root: &Path, a: &RemoveArgs) -> anyhow::Result<u8> {
         a.hub.instructor_group(&a.course),
     );
     let (students, instructors) = (hub.group(&sg)?, hub.group(&ig)?);
+    refuse_role_groups(&[&students, &instructors], &a.course)?;
     refuse_values(&[&students, &instructors], &a.course)?;
     let mut removed = Vec::new();
     for (name, g) in [(&sg, &students), (&ig, &instructors)] {

@@ -9,7 +9,8 @@ use exchange_core::ops::provision::provision_course;
 use serde_json::json;
 
 use super::lms::{self, Row};
-use crate::course::cmd::{check_ids, ensure_users, refuse_values};
+use crate::course::cmd::{check_ids, ensure_users, refuse_role_groups, refuse_values};
+use crate::hub::hub_name;
 use crate::hub::{HubArgs, CREATE_USERS_SCOPE, SCOPES};
 use crate::init::Owner;
 use crate::output::print_json;
@@ -73,6 +74,9 @@ pub struct SyncArgs {
     /// Create roster students the hub does not know yet (needs the admin:users scope).
     #[arg(long)]
     pub create_users: bool,
+    /// Accept a roster with no student: every student leaves the course group.
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     pub hub: HubArgs,
     #[command(flatten)]
@@ -132,6 +136,17 @@ fn sync(root: &Path, a: &SyncArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    if roster.rows.is_empty() && !a.allow_empty {
+        bail!(
+            "roster {} has no student (column {:?}, {} row(s) skipped): syncing it would take \
+             every student out of {}; nothing was changed. Check the login column \
+             (--id-column), or pass --allow-empty to empty the course",
+            a.csv.display(),
+            roster.column,
+            roster.skipped.len(),
+            a.course
+        );
+    }
     let hub = a.hub.connect()?;
     let mut needed = SCOPES.to_vec();
     if a.create_users {
@@ -146,8 +161,20 @@ fn sync(root: &Path, a: &SyncArgs) -> anyhow::Result<u8> {
             a.course
         );
     };
+    refuse_role_groups(&[&Some(group.clone())], &a.course)?;
     refuse_values(&[&Some(group.clone())], &a.course)?;
-    let wanted: BTreeSet<String> = roster.rows.iter().map(|r| r.id.clone()).collect();
+    // Compared as the hub stores names (lower case): `Alice` in the roster is member `alice`.
+    let wanted: BTreeSet<String> = roster.rows.iter().map(|r| hub_name(&r.id)).collect();
+    let recased = roster
+        .rows
+        .iter()
+        .filter(|r| hub_name(&r.id) != r.id)
+        .count();
+    if recased > 0 && !a.json {
+        eprintln!(
+            "note: {recased} roster id(s) taken in lower case, as JupyterHub stores usernames"
+        );
+    }
     let members: BTreeSet<String> = group.users.iter().cloned().collect();
     let plan = Plan {
         add: wanted.difference(&members).cloned().collect(),
@@ -286,7 +313,10 @@ fn gradebook_csv(a: &GradebookArgs) -> anyhow::Result<u8> {
     write(&mut out, &["id", "first_name", "last_name", "email"])?;
     for user in &group.users {
         let none = Row::default();
-        let row = names.iter().find(|r| &r.id == user).unwrap_or(&none);
+        let row = names
+            .iter()
+            .find(|r| hub_name(&r.id) == *user)
+            .unwrap_or(&none);
         write(
             &mut out,
             &[user, &row.first_name, &row.last_name, &row.email],
