@@ -60,7 +60,7 @@ def graded(tmp_path_factory):
     course.instructor("db", "assignment", "add", "ps1", f"--duedate={due}")
     time.sleep(1.2)
     course.submit_answer("bob", "ps1", correct=True)
-    notary_pass(course, "course101")
+    notary_pass(course)
     course.instructor("db", "student", "add", "dave")
     course.instructor("collect", "ps1")
     course.instructor("autograde", "ps1")

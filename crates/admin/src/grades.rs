@@ -226,7 +226,13 @@ fn id_columns(lms: Lms) -> (&'static [&'static str], &'static [&'static str]) {
         ),
         // Moodle's import identifies a user by one column the instructor maps.
         Lms::Moodle => (
-            &["First name", "Last name", "ID number", "Email address", "Username"],
+            &[
+                "First name",
+                "Last name",
+                "ID number",
+                "Email address",
+                "Username",
+            ],
             &["ID number", "Email address", "Username"],
         ),
         // Blackboard's Grade Center upload needs Username.
@@ -271,25 +277,22 @@ fn load_seals(root: &Path, course: &str) -> Result<SealIndex, String> {
     }
 }
 
-/// The notary's seal of the submission the gradebook graded (same assignment, same
-/// claimed timestamp).
-fn seal_of<'a>(
-    index: &'a SealIndex,
-    student: &str,
-    assignment: &str,
-    timestamp: Option<NaiveDateTime>,
-) -> Option<&'a seals::Seal> {
-    let timestamp = timestamp?;
-    index
-        .all()
-        .into_iter()
-        .filter(|(s, seal)| {
-            *s == student
-                && seal.assignment == assignment
-                && exchange_core::timestamp::parse(&seal.claimed).ok() == Some(timestamp)
-        })
-        .map(|(_, seal)| seal)
-        .max_by_key(|seal| seal.sealed)
+/// The notary's seals by (student, assignment, claimed time): the seal of the submission
+/// the gradebook graded is the one with its timestamp (the newest sealed, if several).
+type SealsByClaim<'a> = HashMap<(&'a str, &'a str, NaiveDateTime), &'a seals::Seal>;
+
+fn seals_by_claim(index: &SealIndex) -> SealsByClaim<'_> {
+    let mut out: SealsByClaim<'_> = HashMap::new();
+    for (student, seal) in index.all() {
+        let Ok(claimed) = exchange_core::timestamp::parse(&seal.claimed) else {
+            continue;
+        };
+        let key = (student, seal.assignment.as_str(), claimed);
+        if !matches!(out.get(&key), Some(old) if old.sealed >= seal.sealed) {
+            out.insert(key, seal);
+        }
+    }
+    out
 }
 
 /// The file: header and rows, plus who was on one side only.
@@ -351,6 +354,7 @@ fn build(
         header,
         ..Export::default()
     };
+    let by_claim = seals.map(seals_by_claim);
     let mut matched = BTreeSet::new();
     for row in &roster.rows {
         let name = hub_name(&row.id);
@@ -375,10 +379,14 @@ fn build(
                 .iter()
                 .map(|a| format_score(sub(a).map_or(0.0, Submission::score))),
         );
-        if let Some(index) = seals {
+        if let Some(by_claim) = &by_claim {
             for a in &book.assignments {
-                let seal = sub(a).and_then(|s| seal_of(index, student, a, s.timestamp));
-                let sealed = seal.map(|s| seals::format_time(&s.sealed)).unwrap_or_default();
+                let seal = sub(a)
+                    .and_then(|s| s.timestamp)
+                    .and_then(|t| by_claim.get(&(student.as_str(), a.as_str(), t)).copied());
+                let sealed = seal
+                    .map(|s| seals::format_time(&s.sealed))
+                    .unwrap_or_default();
                 let receipt = seal.map(|s| s.receipt.clone()).unwrap_or_default();
                 match lms {
                     Lms::Canvas => {}
