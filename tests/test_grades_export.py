@@ -227,3 +227,6 @@ def test_a_roster_without_the_lms_ids_is_refused(graded):
     proc = export(course, "blackboard", "id,name\nalice,Alice\n")
     assert proc.returncode == 1
     assert "none of the columns Blackboard names students by (Username" in proc.stderr
+    proc = export(course, "canvas", "Student,ID,SIS Login ID\nA,1,../eve\n")
+    assert proc.returncode == 1
+    assert 'line 2: refusing student id "../eve"' in proc.stderr

@@ -458,6 +458,10 @@ fn export(root: &Path, args: &ExportArgs) -> anyhow::Result<u8> {
     if args.json && args.output.is_none() {
         bail!("--json prints the summary on stdout: give the file with --output");
     }
+    if let Some(why) = exchange_core::ids::problem(exchange_core::ids::IdKind::Course, &args.course)
+    {
+        bail!("invalid course id {:?}: {why}", args.course);
+    }
     let text = std::fs::read_to_string(&args.roster)
         .with_context(|| format!("cannot read roster {}", args.roster.display()))?;
     let roster = lms::parse(&text, args.columns.id_column.as_deref())
