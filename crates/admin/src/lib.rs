@@ -24,6 +24,7 @@ mod course;
 mod deadlines;
 mod duration;
 mod gc;
+mod grades;
 mod hub;
 mod init;
 mod migrate;
@@ -74,6 +75,7 @@ enum Command {
     Course(course::cmd::Args),
     Roster(roster::cmd::Args),
     Notary(notary::Args),
+    Grades(grades::Args),
 }
 
 /// Run the command line `args` (the first item is the program name).
@@ -139,5 +141,6 @@ where
         Command::Course(args) => course::cmd::run(&root, &args),
         Command::Roster(args) => roster::cmd::run(&root, &args),
         Command::Notary(args) => notary::run(&root, &args),
+        Command::Grades(args) => grades::run(&root, &args),
     }
 }

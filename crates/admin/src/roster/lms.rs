@@ -27,6 +27,9 @@ pub struct Row {
     pub last_name: String,
     /// Email, when the export has it.
     pub email: String,
+    /// Every cell of the row, as [`Roster::headers`] names them (for `grades export`, which
+    /// writes the LMS's own id columns back).
+    pub cells: Vec<String>,
 }
 
 /// A parsed roster.
@@ -34,6 +37,8 @@ pub struct Row {
 pub struct Roster {
     /// The column the ids came from (as the header spells it).
     pub column: String,
+    /// The header row, byte-order mark removed.
+    pub headers: Vec<String>,
     /// The students, in file order, each id once.
     pub rows: Vec<Row>,
     /// Line numbers of rows skipped for an empty id.
@@ -88,6 +93,10 @@ pub fn parse(text: &str, id_column: Option<&str>) -> anyhow::Result<Roster> {
     let canvas_name = find(&["student"]);
     let mut roster = Roster {
         column: headers[col].trim_start_matches('\u{feff}').to_string(),
+        headers: headers
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect(),
         ..Roster::default()
     };
     let mut seen = std::collections::BTreeSet::new();
@@ -120,6 +129,7 @@ pub fn parse(text: &str, id_column: Option<&str>) -> anyhow::Result<Roster> {
             first_name,
             last_name,
             email: cell(email),
+            cells: record.iter().map(str::to_string).collect(),
         });
     }
     Ok(roster)
