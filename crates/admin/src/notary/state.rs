@@ -46,6 +46,8 @@ pub struct Seal {
     pub changed_at: Option<String>,
     /// The sealed copy, relative to `{course}/.nbk8s-notary/`.
     pub copy: Option<String>,
+    /// When it was last seen back after it vanished (a `returned` record).
+    pub returned: Option<String>,
     /// seq of the seal record.
     pub seq: u64,
 }
@@ -128,6 +130,7 @@ impl CourseState {
                         state: SealState::Sealed,
                         changed_at: None,
                         copy: rec.get("copy").and_then(Value::as_str).map(str::to_string),
+                        returned: None,
                         seq: self.last_seq.unwrap_or(0),
                     },
                 );
@@ -137,6 +140,22 @@ impl CourseState {
                     seal.current = text(rec, "receipt");
                     seal.state = SealState::Changed;
                     seal.changed_at.get_or_insert(time);
+                }
+            }
+            "returned" => {
+                // Back under its name: what it holds now decides its state. A differing
+                // digest is a change, noticed now.
+                self.removed.remove(&key);
+                if let Some(seal) = self.seals.get_mut(&key) {
+                    let matches = rec.get("matches").and_then(Value::as_bool) == Some(true);
+                    seal.current = text(rec, "receipt");
+                    seal.state = if matches {
+                        SealState::Sealed
+                    } else {
+                        SealState::Changed
+                    };
+                    seal.changed_at = (!matches).then(|| time.clone());
+                    seal.returned = Some(time);
                 }
             }
             event @ ("vanished" | "removed") => {
@@ -213,6 +232,7 @@ impl Seal {
             "receipt": self.receipt,
             "state": self.state.name(),
             "changed_at": self.changed_at,
+            "returned": self.returned,
             "copy": self.copy,
         })
     }

@@ -1,0 +1,69 @@
+//! The notary's index for the commands that run with the whole volume (`audit`, `status`):
+//! rebuilt from the ledger itself, which no course's instructor can reach, and compared with
+//! the instructors' copy (`{course}/.nbk8s-notary/index.json`), whose differences are
+//! reported (docs/security.md). No copy is used unchecked: where the two differ, the
+//! ledger's word is used.
+
+use std::path::Path;
+
+use anyhow::Context;
+use exchange_core::layout::Course;
+use exchange_core::seals::SealIndex;
+
+use super::state::CourseState;
+use super::{ledger, notary_home, publish};
+
+/// The index a command acts on, and where the course's copy of it differs.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The seals as the ledger has them (None: no ledger, and no index either).
+    pub index: Option<SealIndex>,
+    /// `(entry, what differs, settled)` (see [`SealIndex::differences`]); an index with no
+    /// ledger at all is one entry `("index.json", ...)`.
+    pub differences: Vec<(String, String, bool)>,
+}
+
+/// The index of `course` (id `course_id`) from its ledger under `{root}/.nbk8s-notary/`,
+/// checked against the copy in the course. Without a ledger, a copy is not used at all.
+pub fn checked_index(root: &Path, course: &Course, course_id: &str) -> anyhow::Result<Checked> {
+    let copy = SealIndex::load(course);
+    let dir = notary_home(root).join(course_id);
+    let has_ledger = exchange_core::walk::kind_of(&dir.join(ledger::LEDGER_FILE))
+        .with_context(|| format!("cannot inspect the notary's ledger in {}", dir.display()))?
+        .is_some();
+    if !has_ledger {
+        let differences = match copy {
+            Ok(None) => Vec::new(),
+            _ => vec![(
+                publish::INDEX_FILE.to_string(),
+                "there is no ledger of this course to check it against: not used".to_string(),
+                true,
+            )],
+        };
+        return Ok(Checked {
+            index: None,
+            differences,
+        });
+    }
+    let (scanned, _torn) = ledger::read(&dir)?;
+    let mut state = CourseState::default();
+    for line in &scanned.lines {
+        state.apply(&line.record);
+    }
+    let doc = publish::index_doc(course_id, &state, "", state.last_seq);
+    let truth = SealIndex::from_doc(&doc, &dir.join(ledger::LEDGER_FILE))
+        .context("cannot read the ledger's seals")?;
+    let differences = match copy {
+        Ok(Some(copy)) => copy.differences(&truth),
+        Ok(None) => Vec::new(),
+        Err(e) => vec![(
+            publish::INDEX_FILE.to_string(),
+            format!("cannot be read ({e}): the ledger's seals are used"),
+            true,
+        )],
+    };
+    Ok(Checked {
+        index: Some(truth),
+        differences,
+    })
+}
