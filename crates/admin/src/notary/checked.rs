@@ -55,7 +55,16 @@ pub fn checked_index(root: &Path, course: &Course, course_id: &str) -> anyhow::R
         .context("cannot read the ledger's seals")?;
     let differences = match copy {
         Ok(Some(copy)) => copy.differences(&truth),
-        Ok(None) => Vec::new(),
+        Ok(None) if truth.all().is_empty() => Vec::new(),
+        Ok(None) => vec![(
+            publish::INDEX_FILE.to_string(),
+            format!(
+                "missing, though the ledger holds {} seals (collect and list --inbound then \
+                 see nothing sealed)",
+                truth.all().len()
+            ),
+            true,
+        )],
         Err(e) => vec![(
             publish::INDEX_FILE.to_string(),
             format!("cannot be read ({e}): the ledger's seals are used"),

@@ -300,4 +300,48 @@ mod tests {
             (None, None)
         );
     }
+
+    #[test]
+    fn a_returned_submission_is_sealed_or_changed_by_what_it_holds() {
+        let mut s = CourseState::default();
+        let sub = "ps1+T+r";
+        let key = ("a".to_string(), sub.to_string());
+        s.apply(
+            &json!({"seq": 0, "time": "T0", "event": "seal", "student": "a",
+            "assignment": "ps1", "submission": sub, "claimed": "T", "sealed": "T0",
+            "receipt": "r1"}),
+        );
+        s.apply(
+            &json!({"seq": 1, "time": "T1", "event": "vanished", "student": "a",
+            "submission": sub}),
+        );
+        s.apply(
+            &json!({"seq": 2, "time": "T2", "event": "returned", "student": "a",
+            "submission": sub, "receipt": "r2", "matches": false}),
+        );
+        let seal = &s.seals[&key];
+        assert_eq!(
+            (seal.state, seal.current.as_str()),
+            (SealState::Changed, "r2")
+        );
+        assert_eq!(seal.changed_at.as_deref(), Some("T2"));
+        assert_eq!(seal.index_json()["returned"], "T2");
+        s.apply(
+            &json!({"seq": 3, "time": "T3", "event": "removed", "student": "a",
+            "submission": sub, "line": 0}),
+        );
+        s.apply(
+            &json!({"seq": 4, "time": "T4", "event": "returned", "student": "a",
+            "submission": sub, "receipt": "r1", "matches": true}),
+        );
+        let seal = &s.seals[&key];
+        assert_eq!(
+            (seal.state, seal.changed_at.as_deref()),
+            (SealState::Sealed, None)
+        );
+        assert!(
+            !s.removed.contains(&key),
+            "back from a removal: no longer removed"
+        );
+    }
 }

@@ -50,32 +50,28 @@ fn differs(a: &Seal, b: &Seal) -> Option<&'static str> {
 
 impl SealIndex {
     /// Check the entries of `students` against their confirmations (read in parallel, one
-    /// small file each, only for students the index has entries for): an entry missing
-    /// there or differing in a sealed field is dropped, as is a deadline snapshot whose
-    /// submission or receipt is not a checked seal. Each refusal is a warning naming the
-    /// entry. Where the two disagree on a seal's state, the one that says it is not as
-    /// sealed stands (the index is written just before the confirmations).
+    /// small file each): an entry missing there, or differing in its assignment, claim or
+    /// receipt, is dropped (the submission is judged as not sealed); one differing only in
+    /// its sealed time is kept with the later of the two; a seal the confirmation holds and
+    /// the index lacks is taken from the confirmation; a deadline snapshot whose submission
+    /// or receipt is not a checked seal is dropped. Each is a warning naming the entry.
+    /// Where the two disagree on a seal's state, the one that says it is not as sealed
+    /// stands (the index is written just before the confirmations).
     pub fn cross_check(
         &mut self,
         course: &Course,
         students: &[String],
         warnings: &mut Vec<String>,
     ) {
-        let with_entries: BTreeSet<&str> = self.seals.keys().map(|(s, _)| s.as_str()).collect();
-        let students: Vec<&String> = students
-            .iter()
-            .filter(|s| with_entries.contains(s.as_str()))
-            .collect();
-        let loaded = crate::par::map(&students, 16, |s| Confirmations::load(course, s));
-        let index_path = Self::path(course);
-        for (student, confirmations) in students.into_iter().zip(loaded) {
-            let conf_path = Confirmations::path(course, student);
+        let loaded = crate::par::map(students, 16, |s| Confirmations::load(course, s));
+        for (student, confirmations) in students.iter().zip(loaded) {
             let names: Vec<String> = self
                 .of_student(student)
                 .map(|s| s.submission.clone())
                 .collect();
             let confirmations = match confirmations {
                 Ok(Some(c)) => c,
+                Ok(None) if names.is_empty() => continue,
                 found => {
                     let why = match found {
                         Err(e) => format!("it cannot be read ({e})"),
@@ -86,8 +82,8 @@ impl SealIndex {
                          they cannot be checked against the student's confirmation {}: {why}; \
                          judged as not sealed",
                         names.join(", "),
-                        index_path.display(),
-                        conf_path.display()
+                        Self::path(course).display(),
+                        Confirmations::path(course, student).display()
                     ));
                     for name in names {
                         self.seals.remove(&(student.clone(), name));
@@ -95,32 +91,70 @@ impl SealIndex {
                     continue;
                 }
             };
+            let mut refusal = |what: String| {
+                warnings.push(format!(
+                    "student {student:?}: {what} ({} against {})",
+                    Self::path(course).display(),
+                    Confirmations::path(course, student).display()
+                ));
+            };
             for name in names {
-                let key = (student.clone(), name.clone());
-                let confirmed = confirmations.seals.iter().find(|c| c.submission == name);
-                let why = match confirmed {
-                    None => Some("it is not in the student's confirmation".to_string()),
-                    Some(c) => differs(&self.seals[&key], c).map(|field| {
-                        format!("its {field} is not the one in the student's confirmation")
-                    }),
-                };
-                if let Some(why) = why {
-                    warnings.push(format!(
-                        "student {student:?}: refused the notary's index entry {student}/{name} \
-                         in {}: {why} ({}); judged as not sealed",
-                        index_path.display(),
-                        conf_path.display()
+                self.check_entry(student, &name, &confirmations, &mut refusal);
+            }
+            for seal in &confirmations.seals {
+                let key = (student.clone(), seal.submission.clone());
+                if !self.seals.contains_key(&key) {
+                    refusal(format!(
+                        "the notary's index lacks {student}/{}, which the student's \
+                         confirmation holds: that seal is used",
+                        seal.submission
                     ));
-                    self.seals.remove(&key);
-                    continue;
-                }
-                let seal = self.seals.get_mut(&key).expect("an entry");
-                let theirs = &confirmed.expect("a confirmation").state;
-                if seal.state == "sealed" && theirs != "sealed" {
-                    seal.state = theirs.clone();
+                    self.seals.insert(key, seal.clone());
                 }
             }
             self.check_snapshots(course, student, warnings);
+        }
+    }
+
+    /// Check the entry `student/name` against the student's `confirmations`.
+    fn check_entry(
+        &mut self,
+        student: &str,
+        name: &str,
+        confirmations: &Confirmations,
+        refusal: &mut dyn FnMut(String),
+    ) {
+        let key = (student.to_string(), name.to_string());
+        let Some(confirmed) = confirmations.seals.iter().find(|c| c.submission == name) else {
+            refusal(format!(
+                "refused the notary's index entry {student}/{name}: it is not in the \
+                 student's confirmation; judged as not sealed"
+            ));
+            self.seals.remove(&key);
+            return;
+        };
+        let seal = self.seals.get_mut(&key).expect("an entry");
+        match differs(seal, confirmed) {
+            None => {}
+            Some("sealed time") => {
+                seal.sealed = seal.sealed.max(confirmed.sealed);
+                refusal(format!(
+                    "the notary's index entry {student}/{name} does not give the sealed time \
+                     the student's confirmation gives: the later, {}, is used",
+                    format_time(&seal.sealed)
+                ));
+            }
+            Some(field) => {
+                refusal(format!(
+                    "refused the notary's index entry {student}/{name}: its {field} is not \
+                     the one in the student's confirmation; judged as not sealed"
+                ));
+                self.seals.remove(&key);
+                return;
+            }
+        }
+        if seal.state == "sealed" && confirmed.state != "sealed" {
+            seal.state = confirmed.state.clone();
         }
     }
 
