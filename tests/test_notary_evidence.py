@@ -11,8 +11,8 @@ import shutil
 import subprocess
 import time
 
-from tests.admin_cli import admin, events, inbox, notary, notary_pass, script, submissions
-from tests.test_notary_collect import set_due
+from tests.admin_cli import admin, events, notary, notary_pass, script, submissions
+from tests.test_notary_collect import plant_after_the_due_date
 
 UTC = datetime.timezone.utc
 
@@ -127,19 +127,7 @@ def test_a_sealed_submission_deleted_since_is_shown_by_list_inbound_and_audit(re
 
 def test_a_hand_edited_index_that_would_make_a_plant_on_time_is_refused(released):
     course = released
-    course.submit_answer("bob", "ps1", correct=False)
-    notary_pass(course)
-    (real,) = submissions(course, "bob")
-    time.sleep(1.2)
-    due = datetime.datetime.now(UTC).replace(microsecond=0)
-    set_due(course, due)
-    claimed = (due - datetime.timedelta(milliseconds=500)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-    planted = inbox(course, "bob") / f"ps1+{claimed}+planted"
-    shutil.copytree(real, planted)
-    (planted / "timestamp.txt").write_text(claimed)
-    edit(planted, "planted")
-    time.sleep(6)
-    notary_pass(course, "--deadline-grace", "1h")
+    due, real, planted, _ = plant_after_the_due_date(course)
     # Someone who can write the course moves the plant's seal to just after its claim.
     index = json.loads(index_path(course).read_text())
     forged = (due - datetime.timedelta(milliseconds=100)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
