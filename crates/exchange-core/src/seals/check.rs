@@ -98,12 +98,15 @@ impl SealIndex {
                     Confirmations::path(course, student).display()
                 ));
             };
+            let mut refused = BTreeSet::new();
             for name in names {
-                self.check_entry(student, &name, &confirmations, &mut refusal);
+                if !self.check_entry(student, &name, &confirmations, &mut refusal) {
+                    refused.insert(name);
+                }
             }
             for seal in &confirmations.seals {
                 let key = (student.clone(), seal.submission.clone());
-                if !self.seals.contains_key(&key) {
+                if !self.seals.contains_key(&key) && !refused.contains(&seal.submission) {
                     refusal(format!(
                         "the notary's index lacks {student}/{}, which the student's \
                          confirmation holds: that seal is used",
@@ -116,14 +119,15 @@ impl SealIndex {
         }
     }
 
-    /// Check the entry `student/name` against the student's `confirmations`.
+    /// Check the entry `student/name` against the student's `confirmations`; false when
+    /// it is refused (and dropped).
     fn check_entry(
         &mut self,
         student: &str,
         name: &str,
         confirmations: &Confirmations,
         refusal: &mut dyn FnMut(String),
-    ) {
+    ) -> bool {
         let key = (student.to_string(), name.to_string());
         let Some(confirmed) = confirmations.seals.iter().find(|c| c.submission == name) else {
             refusal(format!(
@@ -131,7 +135,7 @@ impl SealIndex {
                  student's confirmation; judged as not sealed"
             ));
             self.seals.remove(&key);
-            return;
+            return false;
         };
         let seal = self.seals.get_mut(&key).expect("an entry");
         match differs(seal, confirmed) {
@@ -150,12 +154,13 @@ impl SealIndex {
                      the one in the student's confirmation; judged as not sealed"
                 ));
                 self.seals.remove(&key);
-                return;
+                return false;
             }
         }
         if seal.state == "sealed" && confirmed.state != "sealed" {
             seal.state = confirmed.state.clone();
         }
+        true
     }
 
     /// Drop `student`'s deadline snapshots that do not stand for one of their checked seals
