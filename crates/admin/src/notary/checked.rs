@@ -24,26 +24,48 @@ pub struct Checked {
 }
 
 /// The index of `course` (id `course_id`) from its ledger under `{root}/.nbk8s-notary/`,
-/// checked against the copy in the course. Without a ledger, a copy is not used at all.
-pub fn checked_index(root: &Path, course: &Course, course_id: &str) -> anyhow::Result<Checked> {
+/// checked against the copy in the course. Without a ledger that can be read (a link in
+/// its way is refused), the copy is not used at all.
+pub fn checked_index(root: &Path, course: &Course, course_id: &str) -> Checked {
     let copy = SealIndex::load(course);
     let dir = notary_home(root).join(course_id);
+    match from_ledger(&dir, course_id) {
+        Ok(Some(truth)) => {
+            let differences = compare(copy, &truth);
+            Checked {
+                index: Some(truth),
+                differences,
+            }
+        }
+        Ok(None) => Checked {
+            index: None,
+            differences: match copy {
+                Ok(None) => Vec::new(),
+                _ => vec![(
+                    publish::INDEX_FILE.to_string(),
+                    "there is no ledger of this course to check it against: not used".into(),
+                    true,
+                )],
+            },
+        },
+        Err(e) => Checked {
+            index: None,
+            differences: vec![(
+                publish::INDEX_FILE.to_string(),
+                format!("not checked, so not used: {e:#}"),
+                true,
+            )],
+        },
+    }
+}
+
+/// The seals the ledger in `dir` holds (None: there is no ledger).
+fn from_ledger(dir: &Path, course_id: &str) -> anyhow::Result<Option<SealIndex>> {
     let has_ledger = exchange_core::walk::kind_of(&dir.join(ledger::LEDGER_FILE))
         .with_context(|| format!("cannot inspect the notary's ledger in {}", dir.display()))?
         .is_some();
     if !has_ledger {
-        let differences = match copy {
-            Ok(None) => Vec::new(),
-            _ => vec![(
-                publish::INDEX_FILE.to_string(),
-                "there is no ledger of this course to check it against: not used".to_string(),
-                true,
-            )],
-        };
-        return Ok(Checked {
-            index: None,
-            differences,
-        });
+        return Ok(None);
     }
     let (scanned, _torn) = ledger::read(&dir)?;
     let mut state = CourseState::default();
@@ -51,10 +73,18 @@ pub fn checked_index(root: &Path, course: &Course, course_id: &str) -> anyhow::R
         state.apply(&line.record);
     }
     let doc = publish::index_doc(course_id, &state, "", state.last_seq);
-    let truth = SealIndex::from_doc(&doc, &dir.join(ledger::LEDGER_FILE))
-        .context("cannot read the ledger's seals")?;
-    let differences = match copy {
-        Ok(Some(copy)) => copy.differences(&truth),
+    SealIndex::from_doc(&doc, &dir.join(ledger::LEDGER_FILE))
+        .map(Some)
+        .context("cannot read the ledger's seals")
+}
+
+/// Where the course's `copy` differs from `truth`.
+fn compare(
+    copy: exchange_core::error::Result<Option<SealIndex>>,
+    truth: &SealIndex,
+) -> Vec<(String, String, bool)> {
+    match copy {
+        Ok(Some(copy)) => copy.differences(truth),
         Ok(None) if truth.all().is_empty() => Vec::new(),
         Ok(None) => vec![(
             publish::INDEX_FILE.to_string(),
@@ -70,9 +100,5 @@ pub fn checked_index(root: &Path, course: &Course, course_id: &str) -> anyhow::R
             format!("cannot be read ({e}): the ledger's seals are used"),
             true,
         )],
-    };
-    Ok(Checked {
-        index: Some(truth),
-        differences,
-    })
+    }
 }
