@@ -67,7 +67,7 @@ fn from_ledger(dir: &Path, course_id: &str) -> anyhow::Result<Option<SealIndex>>
     if !has_ledger {
         return Ok(None);
     }
-    let (scanned, _torn) = ledger::read(&dir)?;
+    let (scanned, _torn) = ledger::read(dir)?;
     let mut state = CourseState::default();
     for line in &scanned.lines {
         state.apply(&line.record);
