@@ -82,15 +82,16 @@ def test_before_duedate_takes_the_deadline_snapshot_after_an_edit_and_a_late_sub
     assert "kept in deadline/alice/ps1" in log.stdout
 
 
-def test_a_backdated_plant_after_the_due_date_is_not_before_it(released):
-    course = released
+def plant_after_the_due_date(course):
+    """bob submits, sealed at once; a due date passes; 6 s later a copy is planted claiming
+    half a second before it, and sealed (no snapshot yet: the rule alone decides). Returns
+    (due, real, planted, claimed)."""
     course.submit_answer("bob", "ps1", correct=False)
     notary_pass(course)  # sealed at once: within the tolerance of its claim
     (real,) = submissions(course, "bob")
     time.sleep(1.2)
     due = datetime.datetime.now(UTC).replace(microsecond=0)
     set_due(course, due)
-    # After the deadline, a copy is planted claiming half a second before it.
     claimed = (due - datetime.timedelta(milliseconds=500)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
     planted = inbox(course, "bob") / f"ps1+{claimed}+planted"
     shutil.copytree(real, planted)
@@ -98,7 +99,13 @@ def test_a_backdated_plant_after_the_due_date_is_not_before_it(released):
     notebook = next(planted.glob("*.ipynb"))
     notebook.write_text(notebook.read_text().replace("squares", "squares  # planted"))
     time.sleep(6)
-    notary_pass(course, "--deadline-grace", "1h")  # no snapshot yet: the rule alone decides
+    notary_pass(course, "--deadline-grace", "1h")
+    return due, real, planted, claimed
+
+
+def test_a_backdated_plant_after_the_due_date_is_not_before_it(released):
+    course = released
+    _, real, planted, claimed = plant_after_the_due_date(course)
     (plant_seal,) = [s for s in events(course, "seal") if s["submission"] == planted.name]
     assert plant_seal["claimed"] == claimed
 

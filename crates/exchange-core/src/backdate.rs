@@ -112,6 +112,11 @@ impl BackdateCheck {
         self.seals.as_ref()
     }
 
+    /// The notary's index, to check it before use ([`SealIndex::cross_check`]).
+    pub fn seals_mut(&mut self) -> Option<&mut SealIndex> {
+        self.seals.as_mut()
+    }
+
     /// The on-time rule's second half (notary-spec §6): where the index has `student`'s
     /// submission `name`, Some when it was sealed more than the tolerance (the check's, or
     /// [`DEFAULT_TOLERANCE`] with the check off) after the `claimed` time. None when it has
@@ -134,20 +139,29 @@ impl BackdateCheck {
         })
     }
 
-    /// What the notary saw happen to `student`'s submission `name` after sealing it, as a
-    /// warning: "modified after it was sealed at T" / "deleted after ...". None otherwise.
+    /// What the notary saw happen to `student`'s submission `name`, which is present, after
+    /// sealing it, as a warning: "modified after it was sealed at T", "hidden and returned
+    /// changed after ...", or, when the notary last saw it gone, "gone after ... and back,
+    /// not checked by the notary since". None otherwise.
     pub fn after_seal(&self, student: &str, name: &str) -> Option<String> {
         let seal = self.seals.as_ref()?.get(student, name)?;
-        let what = match seal.state.as_str() {
-            "changed" => "modified",
-            "vanished" => "deleted",
+        let what = match (seal.state.as_str(), seal.returned) {
+            ("changed", Some(_)) => "hidden and returned changed",
+            ("changed", None) => "modified",
+            ("vanished", _) => "gone",
             _ => return None,
         };
-        Some(format!(
+        let mut note = format!(
             "{what} after it was sealed at {} (receipt {})",
             format_time(&seal.sealed),
             crate::receipt::short(&seal.receipt)
-        ))
+        );
+        match (seal.state.as_str(), seal.returned) {
+            ("vanished", _) => note.push_str(" and back, not checked by the notary since"),
+            (_, Some(back)) => note.push_str(&format!(", back at {}", format_time(&back))),
+            _ => {}
+        }
+        Some(note)
     }
 
     /// The tolerance of the notary's on-time rule, seconds ([`DEFAULT_TOLERANCE`] with the

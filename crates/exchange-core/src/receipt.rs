@@ -9,7 +9,7 @@
 //! or copies them): they are left out and reported in [`Manifest::skipped`].
 
 use std::io::Read;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -52,6 +52,12 @@ impl Manifest {
     /// hashing); the caps hold again while reading, for a tree that grows meanwhile.
     pub fn of(dir: &Path, max_files: u64, max_bytes: u64) -> Result<Manifest> {
         let fd = safefs::open_dir(dir, false).map_err(|e| Error::io("open", dir, e))?;
+        Self::of_open(fd, dir, max_files, max_bytes)
+    }
+
+    /// [`Manifest::of`] the directory open as `fd` (found at `dir`, for messages): a reader
+    /// that opened a copy without following links checks what it opened.
+    pub fn of_open(fd: OwnedFd, dir: &Path, max_files: u64, max_bytes: u64) -> Result<Manifest> {
         if max_files > 0 || max_bytes > 0 {
             let mut count = Count::default();
             count

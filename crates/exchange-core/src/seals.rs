@@ -8,7 +8,7 @@
 //! A file that cannot be read at all is an error the caller turns into a warning and a
 //! fallback (the ctime rule), never a failure of the command.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -50,6 +50,11 @@ pub struct Seal {
     pub changed_at: Option<NaiveDateTime>,
     /// The sealed copy, relative to [`COPIES_DIR`] (index only).
     pub copy: Option<String>,
+    /// When the notary last saw it back under its name after it had vanished (index only).
+    pub returned: Option<NaiveDateTime>,
+    /// Gone by an instructor's removal (`list --inbound --remove`), not deleted by the
+    /// student (index only).
+    pub removed: bool,
 }
 
 /// A confirmation file: the chain head when it was written and the student's seals.
@@ -83,7 +88,7 @@ pub struct DeadlineSnapshot {
 /// keyed by `(student, assignment)`.
 #[derive(Debug, Clone, Default)]
 pub struct SealIndex {
-    seals: HashMap<(String, String), Seal>,
+    seals: BTreeMap<(String, String), Seal>,
     deadlines: HashMap<(String, String), DeadlineSnapshot>,
 }
 
@@ -140,6 +145,8 @@ fn seal_from(submission: String, v: &Value) -> Option<Seal> {
         state,
         changed_at: text("changed_at").as_deref().and_then(parse_time),
         copy: text("copy"),
+        returned: text("returned").as_deref().and_then(parse_time),
+        removed: v.get("removed").and_then(Value::as_bool) == Some(true),
     })
 }
 
@@ -219,6 +226,11 @@ impl SealIndex {
         let Some(doc) = read_json(&path)? else {
             return Ok(None);
         };
+        Self::from_doc(&doc, &path).map(Some)
+    }
+
+    /// The index `doc` holds (as index.json does; `path` names it in errors).
+    pub fn from_doc(doc: &Value, path: &Path) -> Result<SealIndex> {
         let seals = doc.get("seals").and_then(Value::as_object).ok_or_else(|| {
             Error::InvalidArgument(format!("{}: no seals object", path.display()))
         })?;
@@ -243,7 +255,7 @@ impl SealIndex {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Some(SealIndex { seals, deadlines }))
+        Ok(SealIndex { seals, deadlines })
     }
 
     /// The deadline snapshot of `student`'s `assignment`, if the notary took one.
@@ -269,6 +281,14 @@ impl SealIndex {
     /// The seal of `student`'s submission `name`.
     pub fn get(&self, student: &str, name: &str) -> Option<&Seal> {
         self.seals.get(&(student.to_string(), name.to_string()))
+    }
+
+    /// The seals of `student`, sorted by submission.
+    pub fn of_student<'a>(&'a self, student: &'a str) -> impl Iterator<Item = &'a Seal> {
+        self.seals
+            .range((student.to_string(), String::new())..)
+            .take_while(move |((s, _), _)| s == student)
+            .map(|(_, seal)| seal)
     }
 
     /// Every seal, as `(student, seal)`, sorted by student and submission.
@@ -329,5 +349,7 @@ pub fn record_head(cache_course: &Path, confirmations: &Confirmations, seen: &st
     Ok(true)
 }
 
+mod check;
+pub use check::deleted_note;
 #[cfg(test)]
 mod tests;

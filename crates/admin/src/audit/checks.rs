@@ -11,7 +11,7 @@ use exchange_core::ids::{problem, IdKind};
 use exchange_core::layout::Course;
 use exchange_core::leftovers::{leftovers, LeftoverKind};
 use exchange_core::names::parse_submission;
-use exchange_core::seals::COPIES_DIR;
+use exchange_core::seals::{deleted_note, COPIES_DIR, INDEX};
 use exchange_core::skeleton::{self, Shape};
 use exchange_core::walk::{self, Kind, Seen};
 
@@ -325,6 +325,18 @@ impl Auditor {
             true
         });
         self.unreadable(problems, s, out);
+        let present: BTreeSet<&str> = claims.iter().map(|c| c.0.name.as_str()).collect();
+        for seal in self.backdate.seals().map_or(Vec::new(), |i| {
+            i.deleted(student, &present).collect::<Vec<_>>()
+        }) {
+            out.push(finding(
+                Severity::Medium,
+                "deleted_after_seal",
+                s,
+                &inbox.join(&seal.submission),
+                deleted_note(seal),
+            ));
+        }
         for (seen, when, newest) in claims {
             if let Some(found) = self.backdate.judge(student, &seen.name, when, newest) {
                 out.push(finding(
@@ -345,6 +357,36 @@ impl Auditor {
                 ));
             }
         }
+    }
+
+    /// Where the course's copy of the notary's index differs from its ledger: high when it
+    /// was edited (nothing the notary writes shows that), low for what a notary in the
+    /// middle of a pass shows for a moment.
+    pub fn index_differences(&self, differences: &[(String, String, bool)]) -> Vec<Finding> {
+        let path = self.course.dir().join(COPIES_DIR).join(INDEX);
+        differences
+            .iter()
+            .map(|(entry, why, settled)| {
+                let (severity, more) = if *settled {
+                    (
+                        Severity::High,
+                        "edited by hand? not used: the ledger's seals are",
+                    )
+                } else {
+                    (
+                        Severity::Low,
+                        "the notary may be writing it; the ledger's seals are used",
+                    )
+                };
+                finding(
+                    severity,
+                    "index_mismatch",
+                    None,
+                    &path,
+                    format!("the notary's index entry {entry}: {why} ({more})"),
+                )
+            })
+            .collect()
     }
 
     /// A submission directory's name and timestamps; the time it claims when it reads.

@@ -12,11 +12,11 @@ use anyhow::Context;
 use exchange_core::backdate::BackdateCheck;
 use exchange_core::layout::Course;
 use exchange_core::migrated::MigratedRecord;
-use exchange_core::seals::SealIndex;
 use serde_json::json;
 
 use crate::course::{self, anchor, existing_dir};
 use crate::init::Owner;
+use crate::notary::{checked_index, Checked};
 use crate::output::{print_json, progress, Table};
 use crate::roster::RosterArgs;
 
@@ -136,16 +136,19 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
     }
     let course = existing_dir(root, &args.course)?;
     let migrated = MigratedRecord::load(&course).context("cannot read the migration record")?;
-    // With the notary's index, a sealed submission is judged by its sealed time (not when
-    // the index's directory is a link: that is a finding, and not read).
-    let seals = if links.contains(&course.dir().join(course::NOTARY_DIR)) {
-        None
+    // With the notary's seals, a sealed submission is judged by its sealed time: as the
+    // ledger has them, the course's copy (index.json) checked against it (not read when
+    // its directory is a link: that is a finding).
+    let checked = if links.contains(&course.dir().join(course::NOTARY_DIR)) {
+        Checked::default()
     } else {
-        SealIndex::load(&course).context("cannot read the notary's index")?
+        checked_index(root, &course, &args.course)
     };
-    let backdate = BackdateCheck::new(Some(args.backdate_tolerance), migrated).with_seals(seals);
+    let backdate =
+        BackdateCheck::new(Some(args.backdate_tolerance), migrated).with_seals(checked.index);
     let auditor = auditor(course, backdate);
     let mut findings = auditor.course_tree();
+    findings.extend(auditor.index_differences(&checked.differences));
     findings.extend(auditor.reserved_links(&links));
     let students = auditor.student_names(&mut findings);
     findings.extend(auditor.outbound());

@@ -187,6 +187,9 @@ impl InboxCtx<'_> {
         let key = (student.to_string(), name.to_string());
         let cached = look.mem.and_then(|m| m.entries.get(name)).copied();
         if let Some(seal) = self.state.seals.get(&key) {
+            if seal.state == SealState::Vanished {
+                return self.returned(student, child, parsed, seal, look, report);
+            }
             let due =
                 self.settings.redigest || look.mem.is_some_and(|m| m.redigest_due.contains(name));
             if !due || seal.state == SealState::Vanished {
@@ -257,6 +260,38 @@ impl InboxCtx<'_> {
         // The record's time is when the notary saw it, like `sealed`.
         rec.insert("time".into(), look.seen_at.into());
         report.records.push(rec);
+        manifest_usage(&manifest)
+    }
+
+    /// A sealed submission seen again after it vanished (moved to a dot name or away, then
+    /// back): re-digested in the pass that sees it, whatever the recheck cadence, and
+    /// recorded `returned` with what it holds now and whether that is what was sealed (an
+    /// edit made while it was hidden left no trace in any recheck).
+    fn returned(
+        &self,
+        student: &str,
+        child: &Seen,
+        parsed: &exchange_core::names::SubmissionName,
+        seal: &super::state::Seal,
+        look: &Look<'_>,
+        report: &mut InboxReport,
+    ) -> Usage {
+        let cached = look.mem.and_then(|m| m.entries.get(&child.name)).copied();
+        if !look.spend() {
+            // Still `vanished` in the ledger: the next pass looks again.
+            report.deferred = true;
+            return cached.unwrap_or_else(|| usage_of(child));
+        }
+        let Some(manifest) = self.digest(student, child, look, report) else {
+            return cached.unwrap_or_else(|| usage_of(child));
+        };
+        let receipt = manifest.receipt();
+        report.records.push(record(
+            "returned",
+            json!({"student": student, "assignment": parsed.assignment,
+                   "submission": child.name, "receipt": receipt,
+                   "matches": receipt == seal.receipt, "files": files_json(&manifest)}),
+        ));
         manifest_usage(&manifest)
     }
 

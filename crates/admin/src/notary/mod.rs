@@ -7,6 +7,7 @@
 //! replays that file (the only truth: a restart resumes from it), and [`publish`] writes the
 //! copies others read. `verify`, `receipt` and `log` only read the ledger.
 
+mod checked;
 mod inbox;
 mod ledger;
 mod log;
@@ -22,6 +23,7 @@ mod verify;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+pub use checked::{checked_index, Checked};
 use clap::Subcommand;
 
 /// `notary` arguments.

@@ -66,15 +66,27 @@ pub fn write_index(
     head: &str,
     seq: Option<u64>,
 ) -> Result<(), String> {
+    let index = index_doc(course_id, state, head, seq);
+    write_json(&course.dir().join(COPY_DIR), INDEX_FILE, &index)
+}
+
+/// What index.json holds for `state` (docs/notary.md §2): also what `audit` checks the
+/// file against.
+pub fn index_doc(course_id: &str, state: &CourseState, head: &str, seq: Option<u64>) -> Value {
     let mut seals = Map::new();
-    for ((student, sub), seal) in &state.seals {
-        seals.insert(format!("{student}/{sub}"), seal.index_json());
+    for (key, seal) in &state.seals {
+        let mut entry = seal.index_json();
+        if state.removed.contains(key) {
+            // Gone by an instructor's removal, not deleted by the student.
+            entry["removed"] = true.into();
+        }
+        seals.insert(format!("{}/{}", key.0, key.1), entry);
     }
     let mut deadlines = Map::new();
     for ((student, assignment), snap) in &state.snapshots {
         deadlines.insert(format!("{student}/{assignment}"), snap.index_json());
     }
-    let index = json!({
+    json!({
         "copy_of": "ledger",
         "course": course_id,
         "head": head,
@@ -82,8 +94,7 @@ pub fn write_index(
         "updated": now(),
         "seals": seals,
         "deadlines": deadlines,
-    });
-    write_json(&course.dir().join(COPY_DIR), INDEX_FILE, &index)
+    })
 }
 
 /// Replace `feedback_public/{student}/.nbk8s-seals.json` (0644).

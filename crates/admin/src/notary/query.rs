@@ -182,6 +182,16 @@ fn detail(rec: &Value) -> String {
             short(s(rec, "was"))
         ),
         "vanished" => s(rec, "submission").to_string(),
+        "returned" => format!(
+            "{} back, receipt {} ({})",
+            s(rec, "submission"),
+            short(s(rec, "receipt")),
+            if rec.get("matches").and_then(Value::as_bool) == Some(true) {
+                "as sealed"
+            } else {
+                "NOT as sealed: changed while it was gone"
+            }
+        ),
         "removed" => format!("{} by {}", s(rec, "submission"), s(rec, "by")),
         "feedback_released" => format!("key {}", s(rec, "key")),
         "fetched" => format!("reported by the student: {}", s(rec, "reported")),

@@ -402,7 +402,10 @@ fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: Sn
     for rec in &written {
         log_record(id, rec);
         let event = rec.get("event").and_then(Value::as_str).unwrap_or_default();
-        if matches!(event, "seal" | "changed" | "vanished" | "removed") {
+        if matches!(
+            event,
+            "seal" | "changed" | "vanished" | "removed" | "returned"
+        ) {
             if let Some(s) = rec.get("student").and_then(Value::as_str) {
                 affected.insert(s.to_string());
             }
@@ -457,6 +460,16 @@ fn log_record(id: &str, rec: &Value) {
             "warning",
             event,
             json!({"course": id, "student": rec["student"], "submission": rec["submission"]}),
+        ),
+        "returned" => log(
+            if rec.get("matches").and_then(Value::as_bool) == Some(true) {
+                "info"
+            } else {
+                "warning"
+            },
+            "returned",
+            json!({"course": id, "student": rec["student"], "submission": rec["submission"],
+                   "matches": rec["matches"]}),
         ),
         "deadline_snapshot" => log(
             if rec.get("not_kept").is_some() {

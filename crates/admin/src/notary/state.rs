@@ -46,6 +46,8 @@ pub struct Seal {
     pub changed_at: Option<String>,
     /// The sealed copy, relative to `{course}/.nbk8s-notary/`.
     pub copy: Option<String>,
+    /// When it was last seen back after it vanished (a `returned` record).
+    pub returned: Option<String>,
     /// seq of the seal record.
     pub seq: u64,
 }
@@ -128,6 +130,7 @@ impl CourseState {
                         state: SealState::Sealed,
                         changed_at: None,
                         copy: rec.get("copy").and_then(Value::as_str).map(str::to_string),
+                        returned: None,
                         seq: self.last_seq.unwrap_or(0),
                     },
                 );
@@ -137,6 +140,22 @@ impl CourseState {
                     seal.current = text(rec, "receipt");
                     seal.state = SealState::Changed;
                     seal.changed_at.get_or_insert(time);
+                }
+            }
+            "returned" => {
+                // Back under its name: what it holds now decides its state. A differing
+                // digest is a change, noticed now.
+                self.removed.remove(&key);
+                if let Some(seal) = self.seals.get_mut(&key) {
+                    let matches = rec.get("matches").and_then(Value::as_bool) == Some(true);
+                    seal.current = text(rec, "receipt");
+                    seal.state = if matches {
+                        SealState::Sealed
+                    } else {
+                        SealState::Changed
+                    };
+                    seal.changed_at = (!matches).then(|| time.clone());
+                    seal.returned = Some(time);
                 }
             }
             event @ ("vanished" | "removed") => {
@@ -213,6 +232,7 @@ impl Seal {
             "receipt": self.receipt,
             "state": self.state.name(),
             "changed_at": self.changed_at,
+            "returned": self.returned,
             "copy": self.copy,
         })
     }
@@ -278,6 +298,50 @@ mod tests {
         assert_eq!(
             (snap.submission.as_deref(), snap.copy.as_deref()),
             (None, None)
+        );
+    }
+
+    #[test]
+    fn a_returned_submission_is_sealed_or_changed_by_what_it_holds() {
+        let mut s = CourseState::default();
+        let sub = "ps1+T+r";
+        let key = ("a".to_string(), sub.to_string());
+        s.apply(
+            &json!({"seq": 0, "time": "T0", "event": "seal", "student": "a",
+            "assignment": "ps1", "submission": sub, "claimed": "T", "sealed": "T0",
+            "receipt": "r1"}),
+        );
+        s.apply(
+            &json!({"seq": 1, "time": "T1", "event": "vanished", "student": "a",
+            "submission": sub}),
+        );
+        s.apply(
+            &json!({"seq": 2, "time": "T2", "event": "returned", "student": "a",
+            "submission": sub, "receipt": "r2", "matches": false}),
+        );
+        let seal = &s.seals[&key];
+        assert_eq!(
+            (seal.state, seal.current.as_str()),
+            (SealState::Changed, "r2")
+        );
+        assert_eq!(seal.changed_at.as_deref(), Some("T2"));
+        assert_eq!(seal.index_json()["returned"], "T2");
+        s.apply(
+            &json!({"seq": 3, "time": "T3", "event": "removed", "student": "a",
+            "submission": sub, "line": 0}),
+        );
+        s.apply(
+            &json!({"seq": 4, "time": "T4", "event": "returned", "student": "a",
+            "submission": sub, "receipt": "r1", "matches": true}),
+        );
+        let seal = &s.seals[&key];
+        assert_eq!(
+            (seal.state, seal.changed_at.as_deref()),
+            (SealState::Sealed, None)
+        );
+        assert!(
+            !s.removed.contains(&key),
+            "back from a removal: no longer removed"
         );
     }
 }

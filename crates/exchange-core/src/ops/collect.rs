@@ -122,7 +122,10 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
     let Some(inbound) = Inbound::open(&course.inbound(), req.students, &mut out.warnings) else {
         return Ok(out);
     };
-    let check = BackdateCheck::for_course(&course, req.backdate_tolerance, &mut out.warnings);
+    let mut check = BackdateCheck::for_course(&course, req.backdate_tolerance, &mut out.warnings);
+    if let Some(index) = check.seals_mut() {
+        index.cross_check(&course, &inbound.students, &mut out.warnings);
+    }
     if req.before_duedate && check.seals().is_some() {
         out.warnings.push(format!(
             "before the due date: a submission the notary sealed counts when claimed at or \

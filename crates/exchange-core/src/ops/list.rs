@@ -279,7 +279,10 @@ pub fn list_inbound(
             continue;
         };
         let public = FeedbackPublic::open(&course.feedback_public(), &mut warnings);
-        let check = BackdateCheck::for_course(&course, backdate_tolerance, &mut warnings);
+        let mut check = BackdateCheck::for_course(&course, backdate_tolerance, &mut warnings);
+        if let Some(index) = check.seals_mut() {
+            index.cross_check(&course, &inbound.students, &mut warnings);
+        }
         let per_student = par_io(&inbound.students, |s| {
             let ctx = InboundContext {
                 course_id: &course_id,
@@ -332,6 +335,7 @@ fn inbound_of(
         .iter()
         .filter(|(_, parsed)| assignment.map_or(true, |a| a == parsed.assignment))
         .collect();
+    deleted_after_seal(check, student, &inbox, assignment, &mut warnings);
     if wanted.is_empty() {
         return (Vec::new(), warnings);
     }
@@ -370,6 +374,32 @@ fn inbound_of(
         }
     }
     (subs, warnings)
+}
+
+/// Name `student`'s sealed submissions (of `assignment`, if given) the notary saw deleted,
+/// not removed by an instructor, and not back in `inbox` (docs/receipts.md).
+fn deleted_after_seal(
+    check: &BackdateCheck,
+    student: &str,
+    inbox: &super::inbound::Inbox,
+    assignment: Option<&str>,
+    warnings: &mut Vec<String>,
+) {
+    let Some(index) = check.seals() else {
+        return;
+    };
+    let present: std::collections::BTreeSet<&str> =
+        inbox.submissions.iter().map(|(n, _)| n.as_str()).collect();
+    for seal in index.deleted(student, &present) {
+        if assignment.is_some_and(|a| a != seal.assignment) {
+            continue;
+        }
+        warnings.push(format!(
+            "student {student:?}: {} {}",
+            inbox.path.join(&seal.submission).display(),
+            crate::seals::deleted_note(seal)
+        ));
+    }
 }
 
 /// The ctime of the directory open as `fd` (0 when it cannot be read). Asked of `statx`

@@ -116,3 +116,61 @@ fn index_deadline_snapshots_parse_and_copies_must_be_in_place() {
     assert_eq!(bad.submission, None);
     assert_eq!(index.snapshot_path(&course, "t", "ps1", bad), None);
 }
+
+#[test]
+fn cross_check_refuses_index_entries_the_confirmation_contradicts() {
+    let (_t, course) = course();
+    fs::create_dir_all(course.feedback_public().join("u")).unwrap();
+    let seal = |sealed: &str, receipt: &str| {
+        serde_json::json!({"assignment": "ps1", "claimed": "T", "sealed": sealed,
+            "receipt": receipt, "state": "sealed", "changed_at": null, "copy": null})
+    };
+    let other = R.replace('a', "b");
+    let index = serde_json::json!({"seals": {
+        "s/ps1+T+ok": seal("2026-12-01T10:00:00Z", R),
+        "s/ps1+T+moved": seal("2026-12-01T10:00:00Z", R),
+        "s/ps1+T+forged": seal("2026-12-01T10:00:00Z", &other),
+        "s/ps1+T+invented": seal("2026-12-01T10:00:00Z", R),
+        "u/ps1+T+x": seal("2026-12-01T10:00:00Z", R)},
+        "deadlines": {"s/ps1": {"due": "2026-12-01T11:00:00Z", "submission": "ps1+T+forged",
+                                "receipt": other, "copy": "deadline/s/ps1"}}});
+    fs::write(SealIndex::path(&course), index.to_string()).unwrap();
+    let conf = |sub: &str, sealed: &str, state: &str| {
+        serde_json::json!({"submission": sub, "assignment": "ps1", "claimed": "T",
+            "sealed": sealed, "receipt": R, "state": state})
+    };
+    let doc = serde_json::json!({"head": R, "seq": 9, "seals": [
+        conf("ps1+T+ok", "2026-12-01T10:00:00Z", "changed"),
+        conf("ps1+T+moved", "2026-12-01T12:00:00Z", "sealed"),
+        conf("ps1+T+forged", "2026-12-01T10:00:00Z", "sealed"),
+        conf("ps1+T+dropped", "2026-12-01T10:00:00Z", "sealed")]});
+    fs::write(Confirmations::path(&course, "s"), doc.to_string()).unwrap();
+    let mut index = SealIndex::load(&course).unwrap().unwrap();
+    let mut warnings = Vec::new();
+    index.cross_check(&course, &["s".into(), "u".into()], &mut warnings);
+    assert_eq!(index.get("s", "ps1+T+ok").unwrap().state, "changed");
+    let moved = index.get("s", "ps1+T+moved").unwrap();
+    assert_eq!(format_time(&moved.sealed), "2026-12-01T12:00:00.000000Z");
+    assert!(index.get("s", "ps1+T+forged").is_none());
+    assert!(index.get("s", "ps1+T+invented").is_none());
+    assert!(
+        index.get("s", "ps1+T+dropped").is_some(),
+        "taken from the confirmation"
+    );
+    assert!(
+        index.get("u", "ps1+T+x").is_none(),
+        "no confirmation to check it against"
+    );
+    assert!(index.deadline("s", "ps1").is_none());
+    let all = warnings.join("\n");
+    for needle in [
+        "the later, 2026-12-01T12:00:00.000000Z, is used",
+        "refused the notary's index entry s/ps1+T+forged: its receipt",
+        "refused the notary's index entry s/ps1+T+invented: it is not in",
+        "lacks s/ps1+T+dropped",
+        "refused the notary's index entries for ps1+T+x",
+        "refused the notary's deadline snapshot entry s/ps1",
+    ] {
+        assert!(all.contains(needle), "{needle}: {all}");
+    }
+}

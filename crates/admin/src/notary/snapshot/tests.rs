@@ -11,6 +11,7 @@ fn seal(claimed: &str, sealed: &str, receipt: &str) -> Seal {
         state: SealState::Sealed,
         changed_at: None,
         copy: None,
+        returned: None,
         seq: 0,
     }
 }

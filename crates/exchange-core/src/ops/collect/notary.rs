@@ -4,7 +4,10 @@
 //!
 //! The copies live in `{course}/.nbk8s-notary/`, which the course's instructors can write:
 //! they are opened one component at a time, never through a link, and only at the place the
-//! spec gives them (an index naming anything else is ignored).
+//! spec gives them (an index naming anything else is ignored), and what was opened is
+//! digested and used only when it has the receipt of the seal it stands for (the index
+//! entry itself checked first: [`crate::seals::SealIndex::cross_check`]). A copy that does
+//! not match is refused with a warning naming it, and the inbox's submission is used.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -14,7 +17,7 @@ use chrono::NaiveDateTime;
 use crate::backdate::BackdateCheck;
 use crate::layout::Course;
 use crate::names::parse_submission;
-use crate::receipt::short;
+use crate::receipt::{short, Manifest};
 use crate::safefs;
 use crate::seals::{format_time, COPIES_DIR, DEADLINE_DIR};
 
@@ -37,6 +40,38 @@ fn open_copy(course: &Course, parts: &[&str]) -> std::io::Result<OwnedFd> {
         fd = safefs::open_dir_at(fd.as_fd(), part.as_ref())?;
     }
     Ok(fd)
+}
+
+/// `fd`, the notary's `what` at `path`, when what it holds digests to `receipt` (rewound
+/// for the copy); else None, with a warning naming it.
+fn checked(
+    fd: OwnedFd,
+    path: &Path,
+    receipt: &str,
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Option<OwnedFd> {
+    let got = fd.try_clone().map_err(|e| e.to_string()).and_then(|probe| {
+        Manifest::of_open(probe, path, 0, 0)
+            .map(|m| m.receipt())
+            .map_err(|e| e.to_string())
+    });
+    let rewound = rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0)).is_ok();
+    let why = match got {
+        Ok(got) if got == receipt && rewound => return Some(fd),
+        Ok(got) if got == receipt => "it cannot be read again".to_string(),
+        Ok(got) => format!(
+            "it holds receipt {}, not the sealed {} (altered since the notary made it)",
+            short(&got),
+            short(receipt)
+        ),
+        Err(e) => format!("it cannot be digested ({e})"),
+    };
+    warnings.push(format!(
+        "refused the notary's {what} {}: {why}",
+        path.display()
+    ));
+    None
 }
 
 /// Whether `candidate` counts as at or before `due`: its claim is, and where the notary's
@@ -67,8 +102,9 @@ pub(super) fn on_time(
 }
 
 /// The sealed copy of `student`'s submission `name`, when the notary recorded it changed
-/// after its seal and kept a copy (`notary run --keep-sealed`). A copy that is named but
-/// cannot be opened is a warning (the inbox's is collected).
+/// after its seal (in place, or hidden and returned) or last saw it gone (it is back, not
+/// checked since), and kept a copy (`notary run --keep-sealed`). A copy that is named but
+/// cannot be opened, or does not match its seal, is a warning (the inbox's is collected).
 pub(super) fn sealed_copy(
     course: &Course,
     check: &BackdateCheck,
@@ -78,27 +114,33 @@ pub(super) fn sealed_copy(
     warnings: &mut Vec<String>,
 ) -> Option<NotaryCopy> {
     let index = check.seals()?;
-    let seal = index.get(student, name).filter(|s| s.state == "changed")?;
+    let seal = index
+        .get(student, name)
+        .filter(|s| matches!(s.state.as_str(), "changed" | "vanished"))?;
     let path = index.copy_path(course, student, seal)?;
-    match open_copy(course, &["sealed", student, name]) {
-        Ok(fd) => Some(NotaryCopy {
-            path,
-            fd,
-            note: format!(
-                "{} modified after it was sealed at {} (receipt {}); collected the sealed copy",
-                source.display(),
-                format_time(&seal.sealed),
-                short(&seal.receipt)
-            ),
-        }),
+    let fd = match open_copy(course, &["sealed", student, name]) {
+        Ok(fd) => fd,
         Err(e) => {
             warnings.push(format!(
                 "the sealed copy {} cannot be opened ({e}); collecting the modified submission",
                 path.display()
             ));
-            None
+            return None;
         }
-    }
+    };
+    let Some(fd) = checked(fd, &path, &seal.receipt, "sealed copy", warnings) else {
+        warnings.push(format!(
+            "{}: collecting the submission in the inbox, not what was sealed",
+            source.display()
+        ));
+        return None;
+    };
+    let why = check.after_seal(student, name)?;
+    Some(NotaryCopy {
+        path,
+        fd,
+        note: format!("{} {why}; collected the sealed copy", source.display()),
+    })
 }
 
 /// The notary's deadline snapshot of `student`'s `assignment`, when it was taken for
@@ -131,10 +173,17 @@ pub(super) fn snapshot(
             return None;
         }
     };
+    let receipt = snap.receipt.as_deref()?;
+    let Some(fd) = checked(fd, &path, receipt, "deadline snapshot", warnings) else {
+        warnings.push(format!(
+            "the deadline snapshot of {student:?}'s {assignment} was not used; choosing from the inbox"
+        ));
+        return None;
+    };
     let note = format!(
         "taken from the notary's deadline snapshot at {} (submission {name}, receipt {})",
         format_time(&due),
-        snap.receipt.as_deref().map_or("unknown".to_string(), short)
+        short(receipt)
     );
     let candidate = Candidate {
         name: name.to_string(),

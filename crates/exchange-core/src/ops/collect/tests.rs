@@ -298,18 +298,49 @@ fn alice_before_duedate<'a>(root: &'a Path, template: &'a Path) -> CollectReques
     req
 }
 
-/// Write the notary's index of c1 with `seals` and `deadlines` (JSON objects).
+/// Write the notary's index of c1 with `seals` and `deadlines` (JSON objects), and each
+/// student's confirmation with the same seals, as the notary does.
 fn write_index(root: &Path, seals: serde_json::Value, deadlines: serde_json::Value) {
     let dir = root.join("c1/.nbk8s-notary");
     fs::create_dir_all(&dir).unwrap();
+    let mut confirmations: std::collections::BTreeMap<String, Vec<serde_json::Value>> =
+        Default::default();
+    for (key, entry) in seals.as_object().unwrap() {
+        let (student, sub) = key.split_once('/').unwrap();
+        let mut entry = entry.clone();
+        entry["submission"] = sub.into();
+        confirmations.entry(student.into()).or_default().push(entry);
+    }
+    for (student, list) in confirmations {
+        let conf = serde_json::json!({"course": "c1", "student": student, "head": R1,
+            "seq": 3, "seals": list});
+        let path = root.join("c1/feedback_public").join(&student);
+        fs::create_dir_all(&path).unwrap();
+        fs::write(path.join(".nbk8s-seals.json"), conf.to_string()).unwrap();
+    }
     let doc = serde_json::json!({"copy_of": "ledger", "course": "c1", "head": R1, "seq": 3,
         "seals": seals, "deadlines": deadlines});
     fs::write(dir.join("index.json"), doc.to_string()).unwrap();
 }
 
 fn seal(claimed: &str, sealed: &str, state: &str, copy: Option<&str>) -> serde_json::Value {
+    sealed_as(claimed, sealed, state, copy, R1)
+}
+
+fn sealed_as(
+    claimed: &str,
+    sealed: &str,
+    state: &str,
+    copy: Option<&str>,
+    receipt: &str,
+) -> serde_json::Value {
     serde_json::json!({"assignment": "ps1", "claimed": claimed, "sealed": sealed,
-        "receipt": R1, "state": state, "changed_at": null, "copy": copy})
+        "receipt": receipt, "state": state, "changed_at": null, "copy": copy})
+}
+
+/// The receipt of the tree at `dir`.
+fn receipt_of(dir: &Path) -> String {
+    crate::receipt::Manifest::of(dir, 0, 0).unwrap().receipt()
 }
 
 #[test]
@@ -322,8 +353,9 @@ fn a_submission_changed_after_its_seal_is_collected_from_the_sealed_copy() {
         &root.join("c1/.nbk8s-notary").join(&copy),
         &[("p.ipynb", "as sealed")],
     );
+    let sealed = receipt_of(&root.join("c1/.nbk8s-notary").join(&copy));
     let seals = serde_json::json!({format!("alice/{name}"):
-        seal(T3, "2024-03-03T13:00:05Z", "changed", Some(&copy))});
+        sealed_as(T3, "2024-03-03T13:00:05Z", "changed", Some(&copy), &sealed)});
     write_index(&root, seals.clone(), serde_json::json!({}));
     let template = t.path().to_path_buf();
     let mut req = request(&root, &template);
@@ -333,10 +365,29 @@ fn a_submission_changed_after_its_seal_is_collected_from_the_sealed_copy() {
     assert!(
         w.contains(&format!(
             "{name} modified after it was sealed at 2024-03-03T13:00:05.000000Z"
-        )) && w.contains("receipt 1111-1111-1111-1111); collected the sealed copy"),
+        )) && w.contains(&format!(
+            "receipt {}); collected the sealed copy",
+            crate::receipt::short(&sealed)
+        )),
         "{w}"
     );
     assert!(out.records[0].source.contains(".nbk8s-notary/sealed/"));
+
+    // A copy altered since (its receipt is not the seal's) is refused, named.
+    fs::remove_dir_all(t.path().join("submitted")).unwrap();
+    let altered = root.join("c1/.nbk8s-notary").join(&copy);
+    fs::write(altered.join("p.ipynb"), "forged").unwrap();
+    let (got, w, _) = collect_alice(&req, t.path());
+    assert_eq!(got, "3");
+    assert!(
+        w.contains(&format!(
+            "refused the notary's sealed copy {}",
+            altered.display()
+        )) && w.contains("modified after it was sealed")
+            && !w.contains("collected the sealed copy"),
+        "{w}"
+    );
+    fs::write(altered.join("p.ipynb"), "as sealed").unwrap();
 
     // A copy named anywhere else, or a link in its place, is not followed: the inbox's is
     // collected with today's warning.
@@ -392,13 +443,16 @@ fn before_duedate_takes_the_deadline_snapshot_for_the_current_due_date() {
         &root.join("c1/.nbk8s-notary/deadline/alice/ps1"),
         &[("p.ipynb", "at the deadline")],
     );
+    let receipt = receipt_of(&root.join("c1/.nbk8s-notary/deadline/alice/ps1"));
     let snap = |due: &str, copy: &str| {
         serde_json::json!({"alice/ps1": {"due": due, "taken": "2024-03-02T18:05:00Z",
-            "submission": kept, "receipt": R1, "copy": copy}})
+            "submission": kept, "receipt": receipt, "copy": copy}})
     };
+    let seals = serde_json::json!({format!("alice/{kept}"):
+        sealed_as(T1, "2024-03-01T12:00:30Z", "changed", None, &receipt)});
     write_index(
         &root,
-        serde_json::json!({}),
+        seals.clone(),
         snap("2024-03-02T18:00:00Z", "deadline/alice/ps1"),
     );
     let template = t.path().to_path_buf();
@@ -415,7 +469,8 @@ fn before_duedate_takes_the_deadline_snapshot_for_the_current_due_date() {
     assert!(
         w.contains(&format!(
             "taken from the notary's deadline snapshot at 2024-03-02T18:00:00.000000Z \
-             (submission {kept}, receipt 1111-1111-1111-1111)"
+             (submission {kept}, receipt {})",
+            crate::receipt::short(&receipt)
         )),
         "{w}"
     );
@@ -425,7 +480,7 @@ fn before_duedate_takes_the_deadline_snapshot_for_the_current_due_date() {
         ("2024-03-02T18:00:00Z", "deadline/bob/ps1"),
     ] {
         fs::remove_dir_all(t.path().join("submitted")).unwrap();
-        write_index(&root, serde_json::json!({}), snap(due, copy));
+        write_index(&root, seals.clone(), snap(due, copy));
         let out = collect(&req).unwrap();
         assert_eq!(out.records[0].timestamp, T2, "{due} {copy}");
         assert!(!out.warnings.join("\n").contains("snapshot"));
