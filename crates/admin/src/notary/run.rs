@@ -79,7 +79,7 @@ pub struct RunArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub per_inbox: u64,
     /// Threads doing round trips to the volume in parallel.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = 16, value_name = "N")]
     pub workers: usize,
     /// Serve /healthz and Prometheus /metrics on ADDR:PORT (e.g. 0.0.0.0:9150).
     #[arg(long, value_name = "ADDR:PORT", env = "NBGRADER_K8S_NOTARY_LISTEN")]
@@ -295,6 +295,7 @@ impl Notary {
             let mut settings = self.pass_settings(id, recheck);
             let snaps = self.snap_settings();
             let run = self.courses.get_mut(id).expect("opened above");
+            settings.sealed_before = run.ledger.len();
             run.errors = 0;
             run.deferred = 0;
             appended += course_pass(id, run, &settings, snaps);
@@ -326,6 +327,7 @@ impl Notary {
             keep_sealed: self.settings.args.keep_sealed.iter().any(|c| c == id),
             recheck,
             redigest: false,
+            sealed_before: 0,
             warn_bytes: *self
                 .settings
                 .warn_each
@@ -408,7 +410,7 @@ fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: Sn
             }
         }
     }
-    publish_derived(id, run, affected, !written.is_empty());
+    publish_derived(id, run, affected, !written.is_empty(), settings.workers);
     if observed.usage_looked {
         let usage = observe::largest(&run.watch, usize::MAX);
         if let Err(why) = publish::write_usage(&run.course, id, &usage, settings.warn_bytes) {
@@ -475,7 +477,13 @@ fn log_record(id: &str, rec: &Value) {
 
 /// Bring index.json and the confirmations of `affected` (and of students left behind by an
 /// earlier run) up to the ledger, then record that in state.json.
-fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>, appended: bool) {
+fn publish_derived(
+    id: &str,
+    run: &mut CourseRun,
+    mut affected: BTreeSet<String>,
+    appended: bool,
+    workers: usize,
+) {
     match run.lagging.take() {
         Some(lagging) => affected.extend(lagging),
         None => affected.extend(run.state.seals.keys().map(|(s, _)| s.clone())),
@@ -495,7 +503,7 @@ fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>
         run.index_behind = false;
     }
     let students: Vec<String> = affected.into_iter().collect();
-    let results = exchange_core::par::map(&students, 8, |s| {
+    let results = exchange_core::par::map(&students, workers, |s| {
         publish::write_confirmation(&run.course, id, s, &run.state, &head, seq)
     });
     for (s, result) in students.into_iter().zip(results) {
