@@ -1,12 +1,13 @@
 //! One pass over one course: what changed since the last pass, as ledger records.
 //!
-//! Incremental: each pass `stat`s `inbound/`, `outbound/`, `feedback_public/` and the
-//! removals log, then every student inbox and feedback dir (in parallel), and lists only the
-//! directories whose mtime/ctime moved. A new submission dir shows as a changed inbox (its
-//! name appears), so it is sealed the pass after it is published; staging is dot-named and
-//! never a submission. An edit inside a sealed submission changes no directory's times, so a
-//! recheck pass (the first after a start, then every N-th) lists every inbox and re-digests
-//! every sealed submission.
+//! Incremental: each pass lists `inbound/` and `feedback_public/` (their entries' attributes
+//! come with the listing) and `stat`s `outbound/` and the removals log, then lists only the
+//! inboxes and feedback dirs whose mtime/ctime moved (in parallel). A new submission dir
+//! shows as a changed inbox (its name appears), so it is sealed the pass after it is
+//! published; staging is dot-named and never a submission. An edit inside a sealed
+//! submission changes no directory's times, so a recheck pass (the first after a start, then
+//! every N-th) lists every inbox and, in a second half ([`PassSettings::redigest`]),
+//! re-digests every submission sealed before the pass.
 //!
 //! Times are compared in whole seconds, so a directory changed within [`RACY_SECS`] of the
 //! look is looked at again the next pass (a second change within the same second would

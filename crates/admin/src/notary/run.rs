@@ -25,11 +25,12 @@ use super::{notary_home, parse_size};
 #[command(
     about = "Watch every course: seal new submissions, record what happens, publish confirmations",
     long_about = "Run the notary over every course under --root (it needs the whole exchange \
-        volume). Each pass stats every student inbox once and lists only the inboxes that \
-        changed; every new submission (dot-named staging is never one) is sealed once: its \
-        claimed timestamp, the time the notary first saw it and a SHA-256 manifest of its \
-        files are appended to the course's hash-chained ledger in \
-        {root}/.nbk8s-notary/{course}/ledger.jsonl, and index.json (for instructors, in \
+        volume). Each pass lists every course's inbound/ (each inbox's attributes come \
+        with the listing) and lists only the inboxes that changed; every new submission \
+        (dot-named staging is never one) is sealed once: its claimed timestamp, the time \
+        the notary first saw it and a SHA-256 manifest of its files are appended to the \
+        course's hash-chained ledger in {root}/.nbk8s-notary/{course}/ledger.jsonl, and \
+        index.json (for instructors, in \
         {course}/.nbk8s-notary/) and the student's confirmation \
         (feedback_public/{student}/.nbk8s-seals.json) are replaced. Releases, withdrawals, \
         released feedback, fetch markers and instructor removals are recorded too. The first \
