@@ -138,6 +138,17 @@ def _notary_idle(results: R, students: int, limit_s: float) -> List[str]:
     return ["not measured", _mark(None)]
 
 
+def _notary_first(results: R, students: int, limit_s: float) -> List[str]:
+    for res in results.get("notary") or []:
+        if res["students"] == students:
+            took = res["first_s"]
+            return [
+                f"{took:.1f} s, {res['first_round_trips']:,} round trips",
+                _mark(took <= limit_s),
+            ]
+    return ["not measured", _mark(None)]
+
+
 def _import(results: R) -> List[str]:
     imp = results.get("import")
     if not imp:
@@ -197,6 +208,15 @@ def check(results: R) -> List[List[str]]:
         [
             "notary: an idle pass at S=1,000 on the 1 ms volume well under a second (< 0.5 s)",
             *_notary_idle(results, 1000, 0.5),
+        ],
+        [
+            "notary: an idle pass at S=5,000 on the 1 ms volume at most 1 s (issue 23)",
+            *_notary_idle(results, 5000, 1.0),
+        ],
+        [
+            "notary: the first pass after a start at S=5,000 on the 1 ms volume at most 20 s "
+            "(issue 23)",
+            *_notary_first(results, 5000, 20.0),
         ],
         [
             f"deadline burst (in-process) at least as fast as the default ({nfs})",

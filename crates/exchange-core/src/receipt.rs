@@ -58,16 +58,29 @@ impl Manifest {
     /// [`Manifest::of`] the directory open as `fd` (found at `dir`, for messages): a reader
     /// that opened a copy without following links checks what it opened.
     pub fn of_open(fd: OwnedFd, dir: &Path, max_files: u64, max_bytes: u64) -> Result<Manifest> {
+        let mut listed = None;
         if max_files > 0 || max_bytes > 0 {
+            // The top level is listed once, for the count and the digest walk alike (one
+            // that cannot be listed is left to the walk, which reports it).
+            let top = safefs::read_entries(fd.as_fd()).ok();
             let mut count = Count::default();
             count
-                .add(fd.as_fd(), 1, max_files, max_bytes)
+                .add_listed(
+                    fd.as_fd(),
+                    top.as_deref().unwrap_or_default(),
+                    1,
+                    max_files,
+                    max_bytes,
+                )
                 .map_err(|over| {
                     Error::TooBig(format!("{} holds more than {over}", dir.display()))
                 })?;
-            // The count listed `fd`: rewind it for the digest walk (no round trip).
-            rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0))
-                .map_err(|e| Error::io("rewind", dir, e))?;
+            if top.is_none() {
+                // Listed from wherever the failed listing stopped otherwise.
+                rustix::fs::seek(&fd, rustix::fs::SeekFrom::Start(0))
+                    .map_err(|e| Error::io("rewind", dir, e))?;
+            }
+            listed = top;
         }
         let filter = Filter {
             limits: Limits {
@@ -79,7 +92,7 @@ impl Manifest {
         let mut files = Vec::new();
         let mut total = 0u64;
         let mut buf = vec![0u8; 64 * 1024];
-        let skipped = walk::walk(fd, dir, &filter, &mut |entry| {
+        let skipped = walk::walk_listed(fd, listed, dir, &filter, &mut |entry| {
             let Entry::File(rel, mut file, _) = entry else {
                 return Ok(());
             };
@@ -168,10 +181,21 @@ impl Count {
         if depth > SCAN_MAX_DEPTH {
             return Ok(());
         }
-        // Listed from its current position: the caller rewinds the top one after.
         let Ok(entries) = safefs::read_entries(dir) else {
             return Ok(());
         };
+        self.add_listed(dir, &entries, depth, max_files, max_bytes)
+    }
+
+    /// [`Count::add`] of the `entries` listed in `dir`.
+    fn add_listed(
+        &mut self,
+        dir: BorrowedFd<'_>,
+        entries: &[safefs::DirEntry],
+        depth: usize,
+        max_files: u64,
+        max_bytes: u64,
+    ) -> std::result::Result<(), String> {
         for entry in entries {
             match entry.kind_in(dir) {
                 Ok(Kind::File) => {

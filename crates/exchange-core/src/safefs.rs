@@ -183,7 +183,7 @@ impl DirEntry {
 
 /// Bytes of the buffer [`read_entries`] lists into: a directory of a few hundred entries
 /// in one `getdents64` call.
-const LISTING_BUFFER: usize = 32 * 1024;
+pub const LISTING_BUFFER: usize = 32 * 1024;
 
 /// Bytes of the buffer [`read_entries_large`] lists into. On FUSE (recent kernels) the
 /// listing request to the server grows with the caller's buffer, and only a listing's first
@@ -192,7 +192,7 @@ const LISTING_BUFFER: usize = 32 * 1024;
 /// with attributes and 296 without, each of which then cost a lookup round trip when it was
 /// opened (bench: latencyfs); 128 kB, the largest request FUSE makes by default, holds
 /// about 800.
-const LARGE_LISTING_BUFFER: usize = 128 * 1024;
+pub const LARGE_LISTING_BUFFER: usize = 128 * 1024;
 
 /// The entries of the directory open as `dir` (without `.` and `..`), sorted bytewise by
 /// name. Reads `dir` itself from its current position (no second open, unlike
@@ -208,9 +208,25 @@ pub fn read_entries_large(dir: BorrowedFd<'_>) -> io::Result<Vec<DirEntry>> {
 }
 
 fn read_entries_into(dir: BorrowedFd<'_>, bytes: usize) -> io::Result<Vec<DirEntry>> {
+    let mut entries = Vec::new();
+    each_entry(dir, bytes, &mut |entry| {
+        entries.push(entry);
+        Ok(())
+    })?;
+    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(entries)
+}
+
+/// Call `visit` for each entry of the directory open as `dir` (without `.` and `..`), in
+/// the order listed, as soon as the part of the listing holding it has been read: whatever
+/// `visit` does with an entry (an `fstatat`) happens before the next part is asked for.
+pub fn each_entry(
+    dir: BorrowedFd<'_>,
+    bytes: usize,
+    visit: &mut dyn FnMut(DirEntry) -> io::Result<()>,
+) -> io::Result<()> {
     let mut buf = vec![MaybeUninit::<u8>::uninit(); bytes];
     let mut listing = RawDir::new(dir, &mut buf);
-    let mut entries = Vec::new();
     while let Some(entry) = listing.next() {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
@@ -221,13 +237,12 @@ fn read_entries_into(dir: BorrowedFd<'_>, bytes: usize) -> io::Result<Vec<DirEnt
             FileType::Unknown => None,
             known => Some(Kind::of_type(known)),
         };
-        entries.push(DirEntry {
+        visit(DirEntry {
             name: OsStr::from_bytes(name).to_os_string(),
             kind,
-        });
+        })?;
     }
-    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-    Ok(entries)
+    Ok(())
 }
 
 /// Names in `dir` (without `.` and `..`), sorted bytewise (see [`read_entries`]).

@@ -173,6 +173,49 @@ impl InboxCtx<'_> {
         report
     }
 
+    /// The second half of a recheck pass: re-digest the sealed submissions the first half
+    /// just listed in this inbox (`mem`), within the inbox's budget, without listing it
+    /// again. Whatever appeared since waits for the next pass's listing; whatever went or
+    /// is no longer a directory is left to it too.
+    pub fn redigest(&self, student: &str, mem: &Inbox) -> InboxReport {
+        super::metrics::progress();
+        let mut report = InboxReport {
+            too_big: mem.too_big.clone(),
+            ..InboxReport::default()
+        };
+        let seen_at = now();
+        let budget = Cell::new(self.settings.per_inbox);
+        let dir = self.course.inbound().join(student);
+        let mut entries = mem.entries.clone();
+        for (name, usage) in entries.iter_mut() {
+            let key = (student.to_string(), name.clone());
+            if !self.state.seals.contains_key(&key) {
+                continue;
+            }
+            let Ok(parsed) = parse_submission(student, name) else {
+                continue;
+            };
+            let path = dir.join(name);
+            let child = match walk::look(&path) {
+                Ok(Some(child)) if child.kind == Kind::Dir => child,
+                Ok(_) => continue,
+                Err(e) => {
+                    let why = why_failed(&path, &e);
+                    report.failures.push((path, why));
+                    continue;
+                }
+            };
+            let look = Look {
+                seen_at: &seen_at,
+                mem: Some(mem),
+                budget: &budget,
+            };
+            *usage = self.submission(student, &child, &parsed, &look, &mut report);
+        }
+        report.entries = Some(entries);
+        report
+    }
+
     /// A submission dir in the listing: seal it when new, re-digest it on a recheck (or
     /// when an earlier recheck left it), each within the inbox's budget for the pass.
     fn submission(
@@ -190,8 +233,9 @@ impl InboxCtx<'_> {
             if seal.state == SealState::Vanished {
                 return self.returned(student, child, parsed, seal, look, report);
             }
-            let due =
-                self.settings.redigest || look.mem.is_some_and(|m| m.redigest_due.contains(name));
+            // Not what the first half of this pass just sealed: it was digested then.
+            let due = (self.settings.redigest && seal.seq < self.settings.sealed_before)
+                || look.mem.is_some_and(|m| m.redigest_due.contains(name));
             if !due || seal.state == SealState::Vanished {
                 return cached.unwrap_or_else(|| usage_of(child));
             }

@@ -1,12 +1,13 @@
 //! One pass over one course: what changed since the last pass, as ledger records.
 //!
-//! Incremental: each pass `stat`s `inbound/`, `outbound/`, `feedback_public/` and the
-//! removals log, then every student inbox and feedback dir (in parallel), and lists only the
-//! directories whose mtime/ctime moved. A new submission dir shows as a changed inbox (its
-//! name appears), so it is sealed the pass after it is published; staging is dot-named and
-//! never a submission. An edit inside a sealed submission changes no directory's times, so a
-//! recheck pass (the first after a start, then every N-th) lists every inbox and re-digests
-//! every sealed submission.
+//! Incremental: each pass lists `inbound/` and `feedback_public/` (their entries' attributes
+//! come with the listing) and `stat`s `outbound/` and the removals log, then lists only the
+//! inboxes and feedback dirs whose mtime/ctime moved (in parallel). A new submission dir
+//! shows as a changed inbox (its name appears), so it is sealed the pass after it is
+//! published; staging is dot-named and never a submission. An edit inside a sealed
+//! submission changes no directory's times, so a recheck pass (the first after a start, then
+//! every N-th) lists every inbox and, in a second half ([`PassSettings::redigest`]),
+//! re-digests every submission sealed before the pass.
 //!
 //! Times are compared in whole seconds, so a directory changed within [`RACY_SECS`] of the
 //! look is looked at again the next pass (a second change within the same second would
@@ -23,6 +24,7 @@ use serde_json::{json, Map, Value};
 use super::inbox::InboxCtx;
 use super::log::{log, now, now_secs};
 use super::state::CourseState;
+use exchange_core::deadlines::FILE_NAME as DEADLINE_FILE;
 use exchange_core::par;
 
 /// A directory's times within this many seconds of the clock are not trusted to be final.
@@ -84,6 +86,8 @@ pub struct Inbox {
     pub(super) too_big: HashMap<String, Stamp>,
     /// Sealed submissions a recheck has still to re-digest (the per-pass budget ran out).
     pub(super) redigest_due: BTreeSet<String>,
+    /// The last look left work for the next pass.
+    deferred: bool,
 }
 
 impl Inbox {
@@ -101,15 +105,15 @@ impl Inbox {
 /// begins with a recheck pass that looks at everything).
 #[derive(Debug, Default)]
 pub struct Watch {
-    inbound: Option<Stamp>,
+    /// The student directories in `inbound/` at the last listing.
     students: Vec<String>,
-    feedback_dir: Option<Stamp>,
-    feedback_students: Vec<String>,
     outbound: Option<Stamp>,
     removals: Option<Stamp>,
     /// Student -> inbox.
     pub inboxes: HashMap<String, Inbox>,
     feedback: HashMap<String, Stamp>,
+    /// Students whose feedback dir held a deadline file at its last listing.
+    deadline_files: HashSet<String>,
     warned: HashSet<String>,
 }
 
@@ -126,9 +130,13 @@ pub struct PassSettings {
     pub keep_sealed: bool,
     /// List every inbox (and every fetch-marker and feedback dir).
     pub recheck: bool,
-    /// Re-digest every sealed submission (a recheck pass does this after sealing what is
-    /// new, so a restart's long re-digest never delays a seal).
+    /// Re-digest every submission sealed before `sealed_before` (a recheck pass does this
+    /// after sealing what is new, so a restart's long re-digest never delays a seal, and
+    /// what that first half just sealed is not digested twice). Nothing else is looked at:
+    /// the first half of the pass just did.
     pub redigest: bool,
+    /// The ledger's length when the pass began: seals from this pass have a seq at or past it.
+    pub sealed_before: u64,
     /// Warn when an inbox holds more bytes than this (0 = never).
     pub warn_bytes: u64,
     /// Submissions digested (sealed or re-digested) per inbox per pass at most; the rest
@@ -145,8 +153,8 @@ pub struct Observed {
     pub usage_looked: bool,
     /// `outbound/` moved (or a recheck): its deadline file may have changed.
     pub outbound_looked: bool,
-    /// Students whose feedback dir moved (or all, on a recheck): their deadline file may
-    /// have changed.
+    /// Students whose feedback dir was listed (it moved, or a recheck) and holds their
+    /// deadline file, or held it at the last listing: that file may have changed.
     pub feedback_looked: Vec<String>,
     /// Looks that failed (a link where a directory should be, an unreadable listing...):
     /// each is logged, and what it would have shown is left alone this pass.
@@ -216,13 +224,15 @@ fn due(kept: Option<Stamp>, seen: Option<Stamp>, recheck: bool) -> bool {
 /// Entries where a directory belongs that are something else: (path, what it is).
 type Odd = Vec<(PathBuf, Kind)>;
 
-/// The real directories directly in `dir` whose names are valid ids of `kind`, sorted
-/// (the listing's types are `lstat`'s, so a link is never one), and the entries with a
-/// valid id that are not real directories (a link planted in a student's place), as
-/// (path, what it is). An absent `dir` holds none; any other failure is returned, and no
-/// earlier listing stands in for it.
-fn dir_ids(dir: &Path, kind: IdKind) -> std::io::Result<(Vec<String>, Odd)> {
-    let children = match walk::children(dir) {
+/// The real directories directly in `dir` whose names are valid ids of `kind`, sorted,
+/// each with its stamp as the listing's `lstat` saw it (a link is never one), and the
+/// entries with a valid id that are not real directories (a link planted in a student's
+/// place), as (path, what it is). One listing, its entries' attributes brought along
+/// ([`walk::children_large`]): on a network volume a few round trips for a course of
+/// thousands, where a `stat` of each student's directory cost one each. An absent `dir`
+/// holds none; any other failure is returned, and no earlier listing stands in for it.
+fn dir_ids(dir: &Path, kind: IdKind) -> std::io::Result<(Vec<(String, Stamp)>, Odd)> {
+    let children = match walk::children_large(dir) {
         Ok(children) => children,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e),
@@ -234,13 +244,14 @@ fn dir_ids(dir: &Path, kind: IdKind) -> std::io::Result<(Vec<String>, Odd)> {
             continue;
         }
         if c.kind == Kind::Dir {
-            names.push(c.name);
+            let stamp = Stamp::of(&c);
+            names.push((c.name, stamp));
         } else {
             let kind = c.kind;
             odd.push((c.path, kind));
         }
     }
-    names.sort();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
     Ok((names, odd))
 }
 
@@ -264,6 +275,10 @@ pub fn observe(
     settings: &PassSettings,
 ) -> Observed {
     let mut out = Observed::default();
+    if settings.redigest {
+        redigest(course, course_id, state, watch, settings, &mut out);
+        return out;
+    }
     copies(course, course_id, &mut out);
     outbound(course, course_id, state, watch, settings.recheck, &mut out);
     // Instructor removals (before the inboxes: a removed submission is not "vanished").
@@ -330,7 +345,7 @@ fn outbound(
             return out.failed(course_id, &dir, &e);
         }
     };
-    let names: BTreeSet<String> = names.into_iter().collect();
+    let names: BTreeSet<String> = names.into_iter().map(|(a, _)| a).collect();
     for a in names.difference(&state.released) {
         out.records
             .push(record("released", json!({"assignment": a})));
@@ -382,9 +397,10 @@ fn removals(
     removed_now
 }
 
-/// Student inboxes: the students listed afresh when `inbound/` moved, then each inbox
-/// whose times moved. When `inbound/` cannot be listed (a link put in its place), nothing
-/// is done with any inbox this pass, and the earlier list is dropped, never reused.
+/// Student inboxes: `inbound/` listed afresh every pass (its entries' stamps come with the
+/// listing), then each inbox whose times moved. When `inbound/` cannot be listed (a link
+/// put in its place), nothing is done with any inbox this pass, and the earlier list is
+/// dropped, never reused.
 fn inboxes(
     course: &Course,
     course_id: &str,
@@ -394,43 +410,92 @@ fn inboxes(
     removed_now: &BTreeSet<(String, String)>,
     out: &mut Observed,
 ) {
-    let recheck = settings.recheck;
-    let now_s = now_secs();
     let inbound = course.inbound();
-    let listed = stamp_at(&inbound).and_then(|seen| {
-        if due(watch.inbound, seen, recheck) {
-            let (names, odd) = dir_ids(&inbound, IdKind::Student)?;
-            odd_entries(out, watch, course_id, odd);
-            watch.students = names;
-            watch.inbound = seen.and_then(|s| s.settled(now_s));
+    let (dirs, odd) = match dir_ids(&inbound, IdKind::Student) {
+        Ok(found) => found,
+        Err(e) => {
+            watch.students.clear();
+            watch.inboxes.clear();
+            return out.failed(course_id, &inbound, &e);
         }
-        Ok(())
-    });
-    if let Err(e) = listed {
-        watch.inbound = None;
-        watch.students.clear();
-        watch.inboxes.clear();
-        return out.failed(course_id, &inbound, &e);
-    }
-    let stamps = par::map(&watch.students, settings.workers, |s| {
-        stamp_at(&inbound.join(s))
-    });
-    let mut jobs: Vec<(String, Option<Stamp>)> = Vec::new();
-    for (s, seen) in watch.students.clone().into_iter().zip(stamps) {
-        match seen {
-            Ok(seen) if due(watch.inboxes.get(&s).and_then(|i| i.stamp), seen, recheck) => {
-                jobs.push((s, seen));
-            }
-            Ok(_) => {}
-            Err(e) => {
-                watch.inboxes.remove(&s);
-                let path = inbound.join(&s);
-                let why = why_failed(&path, &e);
-                out.failed_once(watch, course_id, &path, why);
-            }
-        }
-    }
-    out.usage_looked = !jobs.is_empty();
+    };
+    odd_entries(out, watch, course_id, odd);
+    watch.students = dirs.iter().map(|(s, _)| s.clone()).collect();
+    let jobs: Vec<(String, Option<Stamp>)> = dirs
+        .into_iter()
+        .filter(|(s, seen)| {
+            let kept = watch.inboxes.get(s).and_then(|i| i.stamp);
+            due(kept, Some(*seen), settings.recheck)
+        })
+        .map(|(s, seen)| (s, Some(seen)))
+        .collect();
+    look_at_inboxes(
+        course,
+        course_id,
+        state,
+        watch,
+        settings,
+        removed_now,
+        jobs,
+        out,
+    );
+    watch
+        .inboxes
+        .retain(|s, _| watch.students.binary_search(s).is_ok());
+}
+
+/// The second half of a recheck pass: re-digest what was sealed before it, in the inboxes
+/// the first half just listed (one that could not be listed then is left for next time).
+fn redigest(
+    course: &Course,
+    course_id: &str,
+    state: &CourseState,
+    watch: &mut Watch,
+    settings: &PassSettings,
+    out: &mut Observed,
+) {
+    let jobs: Vec<(String, Option<Stamp>)> = watch
+        .students
+        .iter()
+        .filter_map(|s| {
+            let inbox = watch.inboxes.get(s)?;
+            let due = !inbox.redigest_due.is_empty()
+                || state.seals_of(s).any(|(sub, seal)| {
+                    seal.seq < settings.sealed_before
+                        && seal.state != super::state::SealState::Vanished
+                        && inbox.entries.contains_key(sub)
+                });
+            due.then(|| (s.clone(), inbox.stamp))
+        })
+        .collect();
+    look_at_inboxes(
+        course,
+        course_id,
+        state,
+        watch,
+        settings,
+        &BTreeSet::new(),
+        jobs,
+        out,
+    );
+}
+
+/// Look at the inboxes of `jobs` (student, the stamp their directory was seen with) on the
+/// pass's workers, and take in what each look found.
+#[allow(clippy::too_many_arguments)]
+fn look_at_inboxes(
+    course: &Course,
+    course_id: &str,
+    state: &CourseState,
+    watch: &mut Watch,
+    settings: &PassSettings,
+    removed_now: &BTreeSet<(String, String)>,
+    jobs: Vec<(String, Option<Stamp>)>,
+    out: &mut Observed,
+) {
+    let now_s = now_secs();
+    let mut deferred_now = 0;
+    out.usage_looked |= !jobs.is_empty();
     let ctx = InboxCtx {
         course,
         course_id,
@@ -440,7 +505,10 @@ fn inboxes(
     };
     let inboxes = &watch.inboxes;
     let reports = par::map(&jobs, settings.workers, |(student, _)| {
-        ctx.inbox(student, inboxes.get(student))
+        match (settings.redigest, inboxes.get(student)) {
+            (true, Some(mem)) => ctx.redigest(student, mem),
+            (_, mem) => ctx.inbox(student, mem),
+        }
     });
     for ((student, seen), report) in jobs.into_iter().zip(reports) {
         for (key, fields) in report.warnings {
@@ -467,7 +535,9 @@ fn inboxes(
         inbox.entries = entries;
         inbox.too_big = report.too_big;
         inbox.redigest_due = report.redigest_due;
-        out.deferred += u64::from(report.deferred);
+        // The second half of a recheck pass adds to what the first left.
+        inbox.deferred = report.deferred || (settings.redigest && inbox.deferred);
+        deferred_now += u64::from(report.deferred);
         if report.fetched_listed {
             inbox.fetched = report.fetched_stamp.and_then(|s| s.settled(now_s));
         }
@@ -483,14 +553,13 @@ fn inboxes(
         }
         inbox.over = over;
     }
-    watch
-        .inboxes
-        .retain(|s, _| watch.students.binary_search(s).is_ok());
-    if out.deferred > 0 {
+    // Both halves of a recheck pass look at inboxes: count what is left over all of them.
+    out.deferred = watch.inboxes.values().filter(|i| i.deferred).count() as u64;
+    if deferred_now > 0 {
         log(
             "info",
             "inboxes_deferred",
-            json!({"course": course_id, "inboxes": out.deferred,
+            json!({"course": course_id, "inboxes": deferred_now,
                    "per_inbox": settings.per_inbox}),
         );
     }
@@ -509,40 +578,26 @@ fn feedback(
     let recheck = settings.recheck;
     let now_s = now_secs();
     let fb = course.feedback_public();
-    let listed = stamp_at(&fb).and_then(|seen| {
-        if due(watch.feedback_dir, seen, recheck) {
-            let (names, odd) = dir_ids(&fb, IdKind::Student)?;
-            odd_entries(out, watch, course_id, odd);
-            watch.feedback_students = names;
-            watch.feedback_dir = seen.and_then(|s| s.settled(now_s));
+    let (dirs, odd) = match dir_ids(&fb, IdKind::Student) {
+        Ok(found) => found,
+        Err(e) => {
+            watch.feedback.clear();
+            return out.failed(course_id, &fb, &e);
         }
-        Ok(())
+    };
+    odd_entries(out, watch, course_id, odd);
+    let students: HashSet<&String> = dirs.iter().map(|(s, _)| s).collect();
+    watch.feedback.retain(|s, _| students.contains(s));
+    let due_dirs: Vec<(String, Stamp)> = dirs
+        .into_iter()
+        .filter(|(s, seen)| due(watch.feedback.get(s).copied(), Some(*seen), recheck))
+        .collect();
+    let listings = par::map(&due_dirs, settings.workers, |(s, _)| {
+        walk::children(&fb.join(s))
     });
-    if let Err(e) = listed {
-        watch.feedback_dir = None;
-        watch.feedback_students.clear();
-        watch.feedback.clear();
-        return out.failed(course_id, &fb, &e);
-    }
-    let stamps = par::map(&watch.feedback_students, settings.workers, |s| {
-        stamp_at(&fb.join(s))
-    });
-    for (student, seen) in watch.feedback_students.clone().into_iter().zip(stamps) {
+    for ((student, seen), listing) in due_dirs.into_iter().zip(listings) {
         let dir = fb.join(&student);
-        let seen = match seen {
-            Ok(seen) => seen,
-            Err(e) => {
-                watch.feedback.remove(&student);
-                let why = why_failed(&dir, &e);
-                out.failed_once(watch, course_id, &dir, why);
-                continue;
-            }
-        };
-        if !due(watch.feedback.get(&student).copied(), seen, recheck) {
-            continue;
-        }
-        out.feedback_looked.push(student.clone());
-        let children = match walk::children(&dir) {
+        let children = match listing {
             Ok(children) => children,
             Err(e) => {
                 watch.feedback.remove(&student);
@@ -551,6 +606,18 @@ fn feedback(
                 continue;
             }
         };
+        // The student's deadline file is read (by the deadline watch) only where this
+        // listing shows one, or the last one did (it may just have been removed): not a
+        // round trip for every student whose directory moved.
+        let has_deadlines = children.iter().any(|c| c.name == DEADLINE_FILE);
+        let had_deadlines = if has_deadlines {
+            !watch.deadline_files.insert(student.clone())
+        } else {
+            watch.deadline_files.remove(&student)
+        };
+        if has_deadlines || had_deadlines {
+            out.feedback_looked.push(student.clone());
+        }
         for child in children {
             let Some(key) = child.name.strip_suffix(".html") else {
                 continue;
@@ -565,7 +632,7 @@ fn feedback(
                 ));
             }
         }
-        match seen.and_then(|s| s.settled(now_s)) {
+        match seen.settled(now_s) {
             Some(s) => watch.feedback.insert(student, s),
             None => watch.feedback.remove(&student),
         };

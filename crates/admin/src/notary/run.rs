@@ -25,11 +25,12 @@ use super::{notary_home, parse_size};
 #[command(
     about = "Watch every course: seal new submissions, record what happens, publish confirmations",
     long_about = "Run the notary over every course under --root (it needs the whole exchange \
-        volume). Each pass stats every student inbox once and lists only the inboxes that \
-        changed; every new submission (dot-named staging is never one) is sealed once: its \
-        claimed timestamp, the time the notary first saw it and a SHA-256 manifest of its \
-        files are appended to the course's hash-chained ledger in \
-        {root}/.nbk8s-notary/{course}/ledger.jsonl, and index.json (for instructors, in \
+        volume). Each pass lists every course's inbound/ (each inbox's attributes come \
+        with the listing) and lists only the inboxes that changed; every new submission \
+        (dot-named staging is never one) is sealed once: its claimed timestamp, the time \
+        the notary first saw it and a SHA-256 manifest of its files are appended to the \
+        course's hash-chained ledger in {root}/.nbk8s-notary/{course}/ledger.jsonl, and \
+        index.json (for instructors, in \
         {course}/.nbk8s-notary/) and the student's confirmation \
         (feedback_public/{student}/.nbk8s-seals.json) are replaced. Releases, withdrawals, \
         released feedback, fetch markers and instructor removals are recorded too. The first \
@@ -79,7 +80,7 @@ pub struct RunArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub per_inbox: u64,
     /// Threads doing round trips to the volume in parallel.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = 16, value_name = "N")]
     pub workers: usize,
     /// Serve /healthz and Prometheus /metrics on ADDR:PORT (e.g. 0.0.0.0:9150).
     #[arg(long, value_name = "ADDR:PORT", env = "NBGRADER_K8S_NOTARY_LISTEN")]
@@ -295,6 +296,7 @@ impl Notary {
             let mut settings = self.pass_settings(id, recheck);
             let snaps = self.snap_settings();
             let run = self.courses.get_mut(id).expect("opened above");
+            settings.sealed_before = run.ledger.len();
             run.errors = 0;
             run.deferred = 0;
             appended += course_pass(id, run, &settings, snaps);
@@ -326,6 +328,7 @@ impl Notary {
             keep_sealed: self.settings.args.keep_sealed.iter().any(|c| c == id),
             recheck,
             redigest: false,
+            sealed_before: 0,
             warn_bytes: *self
                 .settings
                 .warn_each
@@ -411,7 +414,7 @@ fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: Sn
             }
         }
     }
-    publish_derived(id, run, affected, !written.is_empty());
+    publish_derived(id, run, affected, !written.is_empty(), settings.workers);
     if observed.usage_looked {
         let usage = observe::largest(&run.watch, usize::MAX);
         if let Err(why) = publish::write_usage(&run.course, id, &usage, settings.warn_bytes) {
@@ -488,7 +491,13 @@ fn log_record(id: &str, rec: &Value) {
 
 /// Bring index.json and the confirmations of `affected` (and of students left behind by an
 /// earlier run) up to the ledger, then record that in state.json.
-fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>, appended: bool) {
+fn publish_derived(
+    id: &str,
+    run: &mut CourseRun,
+    mut affected: BTreeSet<String>,
+    appended: bool,
+    workers: usize,
+) {
     match run.lagging.take() {
         Some(lagging) => affected.extend(lagging),
         None => affected.extend(run.state.seals.keys().map(|(s, _)| s.clone())),
@@ -508,7 +517,7 @@ fn publish_derived(id: &str, run: &mut CourseRun, mut affected: BTreeSet<String>
         run.index_behind = false;
     }
     let students: Vec<String> = affected.into_iter().collect();
-    let results = exchange_core::par::map(&students, 8, |s| {
+    let results = exchange_core::par::map(&students, workers, |s| {
         publish::write_confirmation(&run.course, id, s, &run.state, &head, seq)
     });
     for (s, result) in students.into_iter().zip(results) {
