@@ -15,7 +15,7 @@ use exchange_core::ids::{problem, IdKind};
 use exchange_core::timestamp;
 
 use crate::course::existing;
-use crate::output::warn_all;
+use crate::output::{say, say_err, warn_all};
 use crate::roster::gradebook_due_dates;
 
 /// `deadlines` arguments.
@@ -149,7 +149,7 @@ fn publish(root: &Path, course: &str, gradebook: &Path) -> anyhow::Result<u8> {
     let mut due: BTreeMap<String, NaiveDateTime> = BTreeMap::new();
     for (name, date) in gradebook_due_dates(gradebook)? {
         if let Some(reason) = problem(IdKind::Assignment, &name) {
-            eprintln!("nbgrader-k8s: warning: gradebook assignment {name:?} skipped: {reason}");
+            say_err!("nbgrader-k8s: warning: gradebook assignment {name:?} skipped: {reason}");
             continue;
         }
         if let Some(date) = date {
@@ -164,14 +164,14 @@ fn publish(root: &Path, course: &str, gradebook: &Path) -> anyhow::Result<u8> {
     } else {
         "unchanged"
     };
-    println!(
+    say!(
         "{verb}: {} ({} due date{})",
         written.path.display(),
         due.len(),
         if due.len() == 1 { "" } else { "s" }
     );
     for (a, d) in &due {
-        println!("  {a}  due {} UTC", d.format("%Y-%m-%d %H:%M:%S"));
+        say!("  {a}  due {} UTC", d.format("%Y-%m-%d %H:%M:%S"));
     }
     Ok(0)
 }
@@ -201,10 +201,10 @@ fn grant(
         } else {
             "no extension"
         };
-        println!("{student} {assignment}: {what}, {shown}");
+        say!("{student} {assignment}: {what}, {shown}");
     }
     if written.changed {
-        println!("written: {}", written.path.display());
+        say!("written: {}", written.path.display());
     }
     Ok(0)
 }
@@ -224,7 +224,7 @@ fn import(root: &Path, course: Option<&str>, csv_path: &str) -> anyhow::Result<u
     let mut code = 0;
     for ((course, student), changes) in &per_student {
         if let Err(e) = grant(root, course, student, changes) {
-            eprintln!("nbgrader-k8s: error: {e:#}");
+            say_err!("nbgrader-k8s: error: {e:#}");
             code = 1;
         }
     }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::ledger::{self, Line};
 use super::notary_home;
-use crate::output::print_json;
+use crate::output::{print_json, say};
 
 /// `notary verify` arguments.
 #[derive(Debug, clap::Args)]
@@ -117,7 +117,7 @@ pub fn run(root: &Path, args: &VerifyArgs) -> anyhow::Result<u8> {
     } else {
         for c in &checks {
             if c.failures.is_empty() {
-                println!(
+                say!(
                     "{}: ok, {} records, head {}{}",
                     c.course,
                     c.records,
@@ -130,7 +130,7 @@ pub fn run(root: &Path, args: &VerifyArgs) -> anyhow::Result<u8> {
                 );
             }
             for f in &c.failures {
-                println!("{}: FAILED: {f}", c.course);
+                say!("{}: FAILED: {f}", c.course);
             }
         }
     }
