@@ -41,7 +41,10 @@ def test_students_see_their_own_due_date_and_time_left(tmp_path):
     line = _line(course.student("bob", "list"), "course101 ps1")
     assert line.endswith(f"course101 ps1, due {_shown(due, 'Europe/Berlin')}, 2d 0h left")
 
-    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
+    # alice has not submitted yet, so no inbox says she is a student here: --new-student.
+    admin_ok(
+        course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d", "--new-student"
+    )
     later = due + datetime.timedelta(days=1)
     line = _line(course.student("alice", "list"), "course101 ps1")
     assert line.endswith(f"due {_shown(later, 'Europe/Berlin')} with your extension, 3d 0h left")
@@ -65,10 +68,14 @@ def test_the_assignments_tab_gets_the_due_date_in_the_list_data(released, monkey
     due = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(hours=3)
     _set_due(course, due)
     course.instructor("release_assignment", "ps1", "--force")
-    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--until", "2099-01-01")
+    until = (due + datetime.timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
+    admin_ok(
+        course, "deadlines", "extend", "course101", "ps1", "alice", "--until", until,
+        "--new-student",
+    )  # fmt: skip
     for student, expected_due, extension in (
         ("bob", due.strftime("%Y-%m-%dT%H:%M:%S.000000Z"), False),
-        ("alice", "2099-01-01T00:00:00.000000Z", True),
+        ("alice", until.replace(" ", "T") + ".000000Z", True),
     ):
         home = course.add_student(student)
         for key, value in course._env(student, home).items():
@@ -89,7 +96,9 @@ def test_late_submit_warns_and_refuse_stops_it(released):
     course = released
     _set_due(course, datetime.datetime.now(UTC) - datetime.timedelta(hours=2))
     course.instructor("release_assignment", "ps1", "--force")
-    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1w")
+    admin_ok(
+        course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1w", "--new-student"
+    )
     inbound = course.exchange / "course101" / "inbound"
 
     out = course.submit_answer("bob", "ps1", True)

@@ -50,7 +50,7 @@ pub fn horizon() -> Duration {
 /// reader can show such a date in any time zone, an extension added (nbgrader's and
 /// Python's datetimes end with year 9999).
 pub fn readable(t: NaiveDateTime) -> bool {
-    let earliest = NaiveDateTime::UNIX_EPOCH;
+    let earliest = chrono::DateTime::UNIX_EPOCH.naive_utc();
     let latest = chrono::NaiveDate::from_ymd_opt(9998, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or(NaiveDateTime::MAX);
