@@ -35,3 +35,14 @@ class EscapingLog(logging.LoggerAdapter):
                 args = args[0]  # type: ignore[assignment]
             text = text % args
         self.logger.log(level, escape(text), **kwargs)
+
+    def fatal(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """nbgrader's ``Exchange.fail`` logs with ``fatal``, which ``Logger`` has and
+        ``LoggerAdapter`` lacks."""
+        self.log(logging.CRITICAL, msg, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # Whatever else a caller expects of a Logger (handlers, propagate...): the logger's.
+        if name == "logger":
+            raise AttributeError(name)
+        return getattr(self.logger, name)
