@@ -140,7 +140,12 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
                 vec![(assignment.clone(), extension)],
             );
             check_all(root, &changes, *new_student, roster)?;
-            grant(root, course, student, &changes[&(course.clone(), student.clone())])
+            grant(
+                root,
+                course,
+                student,
+                &changes[&(course.clone(), student.clone())],
+            )
         }
         Sub::Import {
             course,
@@ -230,14 +235,12 @@ fn publish(root: &Path, course: &str, gradebook: &Path) -> anyhow::Result<u8> {
             say_err!("nbgrader-k8s: warning: gradebook assignment {name:?} skipped: {reason}");
             continue;
         }
-        match date {
-            Some(date) => match deadlines::due_problem(date) {
-                Some(why) => say_err!("nbgrader-k8s: warning: {name} skipped: {why}"),
-                None => {
-                    due.insert(name, date);
-                }
-            },
-            None => {}
+        let Some(date) = date else { continue };
+        match deadlines::due_problem(date) {
+            Some(why) => say_err!("nbgrader-k8s: warning: {name} skipped: {why}"),
+            None => {
+                due.insert(name, date);
+            }
         }
     }
     let written = deadlines::publish_all_due(root, course, &due)
@@ -311,7 +314,8 @@ fn import(
     for c in courses {
         existing(root, c).with_context(|| format!("CSV {csv_path}"))?;
     }
-    check_all(root, &per_student, new_student, roster).with_context(|| format!("CSV {csv_path}"))?;
+    check_all(root, &per_student, new_student, roster)
+        .with_context(|| format!("CSV {csv_path}"))?;
     let mut code = 0;
     for ((course, student), changes) in &per_student {
         if let Err(e) = grant(root, course, student, changes) {

@@ -13,7 +13,7 @@ use exchange_core::walk::{self, Kind};
 use serde_json::json;
 
 use crate::course::{child_ids, existing, is_link, skipped_link};
-use crate::output::{Table, print_json, progress, say, warn_all};
+use crate::output::{print_json, progress, say, warn_all, Table};
 
 /// `gc` arguments.
 #[derive(Debug, clap::Args)]

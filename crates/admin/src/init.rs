@@ -6,7 +6,7 @@ use anyhow::Context;
 use exchange_core::ops::provision::{provision_course, ProvisionEntry};
 use serde_json::json;
 
-use crate::output::{Table, print_json, say};
+use crate::output::{print_json, say, Table};
 
 /// Owner options shared by the commands that create directories.
 #[derive(Debug, Clone, Copy, clap::Args)]

@@ -65,7 +65,10 @@ mod tests {
 
     /// Hostile names and what a person sees of them.
     const TABLE: &[(&str, &str)] = &[
-        ("ps1+2026-12-01 10:00:00 UTC+abc", "ps1+2026-12-01 10:00:00 UTC+abc"),
+        (
+            "ps1+2026-12-01 10:00:00 UTC+abc",
+            "ps1+2026-12-01 10:00:00 UTC+abc",
+        ),
         ("a\nb", "a\\nb"),
         ("a\r\nb", "a\\r\\nb"),
         ("tab\there", "tab\\there"),

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::course::{self, anchor, existing_dir};
 use crate::init::Owner;
-use crate::output::{Table, print_json, progress, say};
+use crate::output::{print_json, progress, say, Table};
 use crate::roster::RosterArgs;
 
 pub use checks::Auditor;

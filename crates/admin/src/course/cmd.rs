@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::hub::{Group, Hub, HubArgs, CREATE_USERS_SCOPE, SCOPES};
 use crate::init::{summary_line, Owner};
-use crate::output::{Table, print_json, say};
+use crate::output::{print_json, say, Table};
 
 /// `course` arguments.
 #[derive(Debug, clap::Args)]

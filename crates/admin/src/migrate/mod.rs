@@ -476,7 +476,10 @@ fn print_report(
         ] {
             say!(
                 "  {label:<12} {} found, {} {verb}, {} already there, {} skipped",
-                c.found, c.migrated, c.already, c.skipped
+                c.found,
+                c.migrated,
+                c.already,
+                c.skipped
             );
         }
         for s in &r.skipped {

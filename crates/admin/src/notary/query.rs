@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::ledger;
 use super::notary_home;
 use super::state::CourseState;
-use crate::output::{Table, print_json, say, say_err};
+use crate::output::{print_json, say, say_err, Table};
 
 /// `notary receipt` arguments.
 #[derive(Debug, clap::Args)]
@@ -155,7 +155,9 @@ pub fn receipt(root: &Path, args: &ReceiptArgs) -> anyhow::Result<u8> {
         if sealed.is_empty() && later.is_empty() {
             say!(
                 "no sealed submission of {} in {} has receipt {}",
-                args.student, args.course, args.receipt
+                args.student,
+                args.course,
+                args.receipt
             );
         }
     }

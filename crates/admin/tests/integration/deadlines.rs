@@ -274,7 +274,9 @@ fn an_unknown_student_is_refused_unless_named() {
     let roster = ex.outside("roster.txt");
     write(&roster, "alcie\n");
     extend(&["--students", roster.to_str().unwrap()]).ok();
-    assert!(ex.path("c1/feedback_public/alcie/.nbk8s-deadlines.json").exists());
+    assert!(ex
+        .path("c1/feedback_public/alcie/.nbk8s-deadlines.json")
+        .exists());
     // Removing needs no known student: there is nothing to create.
     ex.run(&["deadlines", "extend", "c1", "ps1", "zed", "--remove"])
         .ok();
@@ -302,9 +304,17 @@ fn import_lists_every_unknown_id_before_writing_anything() {
         text.push_str(&format!("{id},ps1,1d\n"));
     }
     let csv = ex.write("many.csv", &text);
-    let before = std::fs::read_dir(ex.path("c1/feedback_public")).unwrap().count();
+    let before = std::fs::read_dir(ex.path("c1/feedback_public"))
+        .unwrap()
+        .count();
     let out = ex
-        .run(&["deadlines", "import", csv.to_str().unwrap(), "--course", "c1"])
+        .run(&[
+            "deadlines",
+            "import",
+            csv.to_str().unwrap(),
+            "--course",
+            "c1",
+        ])
         .code(1);
     assert_eq!(out.stderr.lines().count(), 1, "one refusal");
     assert!(
@@ -313,14 +323,24 @@ fn import_lists_every_unknown_id_before_writing_anything() {
         &out.stderr[..200]
     );
     let listed = out.stderr.split("): ").nth(1).unwrap();
-    let listed: Vec<&str> = listed.split(". A typo?").next().unwrap().split(", ").collect();
+    let listed: Vec<&str> = listed
+        .split(". A typo?")
+        .next()
+        .unwrap()
+        .split(", ")
+        .collect();
     assert_eq!(listed, unknown, "every unknown id, and only those");
-    let after = std::fs::read_dir(ex.path("c1/feedback_public")).unwrap().count();
+    let after = std::fs::read_dir(ex.path("c1/feedback_public"))
+        .unwrap()
+        .count();
     assert_eq!(before, after, "nothing created");
     assert!(!ex
         .path("c1/feedback_public/bob/.nbk8s-deadlines.json")
         .exists());
-    let few = ex.write("few.csv", "student,assignment,by\nbob,ps1,2h\nnobody1,ps1,1d\n");
+    let few = ex.write(
+        "few.csv",
+        "student,assignment,by\nbob,ps1,2h\nnobody1,ps1,1d\n",
+    );
     ex.run(&[
         "deadlines",
         "import",
@@ -337,8 +357,14 @@ fn import_lists_every_unknown_id_before_writing_anything() {
 #[test]
 fn extensions_beyond_the_horizon_are_refused() {
     let (ex, db) = course();
-    ex.run(&["deadlines", "publish", "c1", "--gradebook", db.to_str().unwrap()])
-        .ok();
+    ex.run(&[
+        "deadlines",
+        "publish",
+        "c1",
+        "--gradebook",
+        db.to_str().unwrap(),
+    ])
+    .ok();
     let file = ex.path("c1/feedback_public/bob/.nbk8s-deadlines.json");
     for (flag, value) in [
         ("--by", "500000w"),
@@ -358,7 +384,13 @@ fn extensions_beyond_the_horizon_are_refused() {
         "student,assignment,until,by\nalice,ps1,,1d\nbob,ps1,,600d\ncarol,ps1,3024-01-01,\n",
     );
     let out = ex
-        .run(&["deadlines", "import", csv.to_str().unwrap(), "--course", "c1"])
+        .run(&[
+            "deadlines",
+            "import",
+            csv.to_str().unwrap(),
+            "--course",
+            "c1",
+        ])
         .code(1);
     assert!(
         out.stderr.contains("2 problems")

@@ -194,10 +194,15 @@ fn verify_names_the_edited_deleted_or_moved_record_and_a_cut_tail() {
     for (seq, head) in [(1, "0".repeat(64)), (7, "f".repeat(64))] {
         write(
             &made_up,
-            &format!("{}\n", serde_json::json!({"seq": seq, "head": head, "seen": "x"})),
+            &format!(
+                "{}\n",
+                serde_json::json!({"seq": seq, "head": head, "seen": "x"})
+            ),
         );
         let made_up_arg = made_up.to_str().unwrap();
-        let out = ex.run(&["notary", "verify", "--heads", made_up_arg]).code(3);
+        let out = ex
+            .run(&["notary", "verify", "--heads", made_up_arg])
+            .code(3);
         let text = &out.stdout;
         assert!(text.contains("c1: NOT IN THIS LEDGER: "), "{text}");
         assert!(
@@ -207,9 +212,14 @@ fn verify_names_the_edited_deleted_or_moved_record_and_a_cut_tail() {
             ),
             "{text}"
         );
-        assert!(!text.contains("FAILED") && !text.contains("cut tail"), "{text}");
+        assert!(
+            !text.contains("FAILED") && !text.contains("cut tail"),
+            "{text}"
+        );
         assert!(text.contains("note: what verify cannot see: "), "{text}");
-        let out = ex.run(&["notary", "verify", "--heads", made_up_arg, "--json"]).code(3);
+        let out = ex
+            .run(&["notary", "verify", "--heads", made_up_arg, "--json"])
+            .code(3);
         let c1 = &out.json()["courses"][0];
         assert_eq!(c1["failures"].as_array().unwrap().len(), 0);
         assert_eq!(c1["heads_not_in_ledger"].as_array().unwrap().len(), 1);

@@ -153,9 +153,21 @@ fn extensions_beyond_the_horizon_are_refused_and_ignored() {
         (Extension::By(500_000 * 7 * 86_400), Some(due), false),
         (Extension::By(i64::MAX), Some(due), false),
         (Extension::By(-1), Some(due), false),
-        (Extension::Until(due + Duration::days(HORIZON_DAYS)), Some(due), true),
-        (Extension::Until(due + Duration::days(400)), Some(due), false),
-        (Extension::Until(due - Duration::days(400)), Some(due), false),
+        (
+            Extension::Until(due + Duration::days(HORIZON_DAYS)),
+            Some(due),
+            true,
+        ),
+        (
+            Extension::Until(due + Duration::days(400)),
+            Some(due),
+            false,
+        ),
+        (
+            Extension::Until(due - Duration::days(400)),
+            Some(due),
+            false,
+        ),
         // Without a course-wide due date the grant time is the reference.
         (Extension::Until(now + Duration::days(30)), None, true),
         (Extension::Until(t("2099-01-01 00:00:00 UTC")), None, false),
