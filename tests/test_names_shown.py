@@ -106,3 +106,10 @@ def test_nbgrader_list_inbound_shows_names_escaped_and_json_exact(planted):
     listed = _core.list_inbound(str(planted.exchange), ["course101"], None, None)
     timestamps = {s["timestamp"] for a in listed["assignments"] for s in a["submissions"]}
     assert {f"{TS}{raw}" for raw, _ in HOSTILE} <= timestamps
+
+
+def test_collect_warnings_show_names_escaped(planted):
+    """Last: collect writes to the instructor's course directory."""
+    out = planted.instructor("collect", "ps1")
+    _no_raw(out)
+    assert "WARNING" in out and "\\x1b[31mred\\x1b[0m" in out, out
