@@ -112,7 +112,9 @@ def test_the_tab_endpoint_gives_due_dates_and_seal_statuses(course, alice):
     assert _by_assignment(status) == {"ps1": f"due {_shown(due)} · 2d 0h left", "ps2": None}
 
     # Her extension, hers alone: the tab says so, bob's course-wide date stays.
-    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
+    admin_ok(
+        course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d", "--new-student"
+    )
     later = due + datetime.timedelta(days=1)
     shown = _by_assignment(alice.get("nbgrader-k8s/assignments?course_id=course101"))
     assert shown["ps1"] == f"due {_shown(later)} (extension) · 3d 0h left"

@@ -57,6 +57,7 @@ __all__ = [
     "check_root",
     "collect",
     "due_dates",
+    "escape_text",
     "exchange_mounts",
     "feedback_keys",
     "fetch_assignment",
@@ -99,6 +100,7 @@ class ExchangeCoreError(Exception):
 
 def validate_id(kind: str, value: str) -> None: ...
 def parse_timestamp(value: str) -> str: ...
+def escape_text(text: str) -> str: ...
 def feedback_keys(
     course: str,
     assignment: str,

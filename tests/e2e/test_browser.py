@@ -142,7 +142,9 @@ def instructor_releases_through_formgrader(hub, sessions, shots):
     expect(row.locator(".status")).to_have_text("released")
     shots(prof, "01-instructor-released")
     assert (hub.dir / "exchange/course101/outbound/ps1/squares.ipynb").is_file()
-    nbgrader_k8s(hub, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
+    nbgrader_k8s(
+        hub, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d", "--new-student"
+    )
 
 
 def student_fetches_edits_validates_and_submits(hub, sessions, shots):

@@ -41,7 +41,10 @@ def test_students_see_their_own_due_date_and_time_left(tmp_path):
     line = _line(course.student("bob", "list"), "course101 ps1")
     assert line.endswith(f"course101 ps1, due {_shown(due, 'Europe/Berlin')}, 2d 0h left")
 
-    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
+    # alice has not submitted yet, so no inbox says she is a student here: --new-student.
+    admin_ok(
+        course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d", "--new-student"
+    )
     later = due + datetime.timedelta(days=1)
     line = _line(course.student("alice", "list"), "course101 ps1")
     assert line.endswith(f"due {_shown(later, 'Europe/Berlin')} with your extension, 3d 0h left")
@@ -65,10 +68,14 @@ def test_the_assignments_tab_gets_the_due_date_in_the_list_data(released, monkey
     due = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(hours=3)
     _set_due(course, due)
     course.instructor("release_assignment", "ps1", "--force")
-    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--until", "2099-01-01")
+    until = (due + datetime.timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S")
+    admin_ok(
+        course, "deadlines", "extend", "course101", "ps1", "alice", "--until", until,
+        "--new-student",
+    )  # fmt: skip
     for student, expected_due, extension in (
         ("bob", due.strftime("%Y-%m-%dT%H:%M:%S.000000Z"), False),
-        ("alice", "2099-01-01T00:00:00.000000Z", True),
+        ("alice", until.replace(" ", "T") + ".000000Z", True),
     ):
         home = course.add_student(student)
         for key, value in course._env(student, home).items():
@@ -89,7 +96,9 @@ def test_late_submit_warns_and_refuse_stops_it(released):
     course = released
     _set_due(course, datetime.datetime.now(UTC) - datetime.timedelta(hours=2))
     course.instructor("release_assignment", "ps1", "--force")
-    admin_ok(course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1w")
+    admin_ok(
+        course, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1w", "--new-student"
+    )
     inbound = course.exchange / "course101" / "inbound"
 
     out = course.submit_answer("bob", "ps1", True)
@@ -186,3 +195,70 @@ def test_a_garbled_deadline_file_warns_but_list_and_submit_work(released):
     assert "course101 ps1" in out
     out = course.submit_answer("alice", "ps1", True)
     assert "Submitted as: course101 ps1" in out
+
+
+def _extension(entry: str) -> str:
+    return json.dumps({"version": 1, "extensions": {"ps1": "ENTRY"}}).replace('"ENTRY"', entry)
+
+
+#: What a student's deadline file may hold (written by hand, by an old or broken tool, or
+#: by an instructor's typo): none of it may crash the student's client, and none of it may
+#: leave them without the course-wide due date.
+HOSTILE_DEADLINE_FILES = [
+    ("not JSON", "{not json"),
+    ("not an object", "[]"),
+    ("null", "null"),
+    ("too deep", "[" * 50_000),
+    ("no version", '{"extensions": {"ps1": {"by_seconds": 60}}}'),
+    ("500000 weeks", _extension('{"by_seconds": 302400000000}')),
+    ("i64 max", _extension('{"by_seconds": 9223372036854775807}')),
+    ("past u64", _extension('{"by_seconds": 184467440737095516150}')),
+    ("float", _extension('{"by_seconds": 1.5e300}')),
+    ("negative", _extension('{"by_seconds": -3600}')),
+    ("a string", _extension('{"by_seconds": "2d"}')),
+    ("year 11609", _extension('{"until": "+11609-08-10T00:00:00Z"}')),
+    ("year 9999", _extension('{"until": "9999-12-31T23:59:59Z"}')),
+    ("year 1", _extension('{"until": "0001-01-01T00:00:00Z"}')),
+    ("bad offset", _extension('{"until": "2026-12-01T00:00:00+99:00"}')),
+    ("both", _extension('{"until": "2026-12-01T00:00:00Z", "by_seconds": 60}')),
+    ("bad assignment key", '{"version": 1, "extensions": {"../ps1": {"by_seconds": 60}}}'),
+    ("control characters", _extension('{"until": "\\u001b[2J\\n"}')),
+    ("huge", '{"version": 1, "extensions": {}, "pad": "' + "x" * (5 << 20) + '"}'),
+]
+
+
+def test_no_deadline_file_crashes_list_or_submit(released):
+    """Each hostile file in turn as alice's own extensions: `nbgrader list` and `submit`
+    succeed without a traceback, warn, and the course-wide due date stands."""
+    course = released
+    due = datetime.datetime.now(UTC).replace(microsecond=0) + datetime.timedelta(days=2)
+    _set_due(course, due)
+    course.instructor("release_assignment", "ps1", "--force")
+    course.student("alice", "fetch_assignment", "ps1")
+    mine = course.exchange / "course101" / "feedback_public" / "alice" / ".nbk8s-deadlines.json"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    for label, text in HOSTILE_DEADLINE_FILES:
+        mine.write_text(text)
+        out = course.student("alice", "list")
+        assert "Traceback" not in out, (label, out)
+        line = _line(out, "course101 ps1")
+        assert f"due {_shown(due, 'UTC').split(' (')[0]}" in line, (label, out)
+        assert "extension" not in line, (label, out)
+        assert "WARNING" in out and ".nbk8s-deadlines.json" in out, (label, out)
+        proc = course.student("alice", "submit", "ps1", check=False)
+        assert proc.returncode == 0 and "Traceback" not in proc.stdout, (label, proc.stdout)
+        assert "late" not in proc.stdout, (label, proc.stdout)
+
+
+def test_a_course_wide_due_date_no_reader_can_use_is_a_warning(released):
+    course = released
+    outbound = course.exchange / "course101" / "outbound" / ".nbk8s-deadlines.json"
+    course.student("bob", "fetch_assignment", "ps1")
+    for due in ("+11609-08-10T00:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"):
+        outbound.write_text(json.dumps({"version": 1, "assignments": {"ps1": {"due": due}}}))
+        out = course.student("bob", "list")
+        assert "Traceback" not in out, (due, out)
+        assert "due" not in _line(out, "course101 ps1"), (due, out)
+        assert "WARNING" in out, (due, out)
+        proc = course.student("bob", "submit", "ps1", check=False)
+        assert proc.returncode == 0 and "Traceback" not in proc.stdout, (due, proc.stdout)

@@ -22,7 +22,8 @@ def test_a_students_pod_sees_its_own_extension_and_nobody_elses(cluster):
     cluster.nbgrader("prof", "db", "assignment", "add", "ps1", f"--duedate={stamp}", *PROF)
     cluster.nbgrader("prof", "release_assignment", "ps1", *PROF)
     script = os.path.join(os.path.dirname(sys.executable), "nbgrader-k8s")
-    cluster.run("prof", script, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d")
+    extend = [script, "deadlines", "extend", "course101", "ps1", "alice", "--by", "1d"]
+    cluster.run("prof", *extend, "--new-student")
 
     alice = cluster.nbgrader("alice", "list").stdout
     assert "with your extension, 3d 23h left" in alice
@@ -32,7 +33,7 @@ def test_a_students_pod_sees_its_own_extension_and_nobody_elses(cluster):
     own = f"{EXCHANGE}/feedback_public/alice/.nbk8s-deadlines.json"
     theirs = f"{EXCHANGE}/feedback_public/alice/.nbk8s-deadlines.json".replace("alice", "bob")
     # A student cannot grant an extension from their pod, not even to themselves.
-    grant = [script, "deadlines", "extend", "course101", "ps1", "bob", "--by", "1w"]
+    grant = [*extend[:5], "bob", "--by", "1w", "--new-student"]
     assert cluster.run("bob", *grant, check=False).returncode != 0
     assert "extension" not in cluster.nbgrader("bob", "list").stdout
     assert cluster.sh("alice", f"cat {own}").returncode == 0

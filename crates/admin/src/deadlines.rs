@@ -5,18 +5,18 @@
 //! where only that student can read them. The plugin's collect copies them into the
 //! gradebook for nbgrader's late penalty. The rules are `exchange_core::deadlines`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use chrono::NaiveDateTime;
-use exchange_core::deadlines::{self, Due, Extension};
+use exchange_core::deadlines::{self, extension_problem, Due, Extension};
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::timestamp;
 
-use crate::course::existing;
-use crate::output::warn_all;
-use crate::roster::gradebook_due_dates;
+use crate::course::{child_ids, existing};
+use crate::output::{say, say_err, warn_all};
+use crate::roster::{gradebook_due_dates, RosterArgs};
 
 /// `deadlines` arguments.
 #[derive(Debug, clap::Args)]
@@ -80,6 +80,12 @@ enum Sub {
         /// Remove the extension.
         #[arg(long)]
         remove: bool,
+        /// Grant it even though STUDENT has no inbox and is not in the roster given (a
+        /// student who has not started yet; creates feedback_public/STUDENT/).
+        #[arg(long)]
+        new_student: bool,
+        #[command(flatten)]
+        roster: RosterArgs,
     },
     /// Grant extensions in bulk from a CSV: columns `student`, `assignment`, either `until`
     /// (a new due date; or `due`) or `by` (extra time, e.g. 2d; or `extra`), and `course`
@@ -89,13 +95,20 @@ enum Sub {
         course101,alice,ps1,,2d\n  \
         course101,bob,ps1,2026-12-12 12:00 UTC,\n  \
         course102,carol,ps2,,remove\n\
-        Every row is checked (and every course must exist) before anything is written.")]
+        Every row is checked (every course must exist, every student be known, every \
+        extension within the horizon) before anything is written; what is wrong is listed \
+        in full.")]
     Import {
         /// The CSV file (`-` reads stdin).
         csv: String,
         /// The course of rows without a `course` column or value.
         #[arg(long)]
         course: Option<String>,
+        /// Grant extensions to students without an inbox who are not in the roster given.
+        #[arg(long)]
+        new_student: bool,
+        #[command(flatten)]
+        roster: RosterArgs,
     },
 }
 
@@ -110,6 +123,8 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
             by,
             until,
             remove,
+            new_student,
+            roster,
         } => {
             existing(root, course)?;
             check(IdKind::Assignment, assignment)?;
@@ -119,9 +134,77 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
             } else {
                 Some(parse_extension(until.as_deref(), by.map(|d| d.as_secs()))?)
             };
-            grant(root, course, student, &[(assignment.clone(), extension)])
+            let mut changes = Changes::new();
+            changes.insert(
+                (course.clone(), student.clone()),
+                vec![(assignment.clone(), extension)],
+            );
+            check_all(root, &changes, *new_student, roster)?;
+            grant(
+                root,
+                course,
+                student,
+                &changes[&(course.clone(), student.clone())],
+            )
         }
-        Sub::Import { course, csv } => import(root, course.as_deref(), csv),
+        Sub::Import {
+            course,
+            csv,
+            new_student,
+            roster,
+        } => import(root, course.as_deref(), csv, *new_student, roster),
+    }
+}
+
+/// Before anything is written: every extension within the horizon (against the published
+/// course-wide due dates), and every student known in their course (an inbox, or named by
+/// `roster`) unless `new_student`. Fails listing every problem and every unknown id.
+fn check_all(
+    root: &Path,
+    changes: &Changes,
+    new_student: bool,
+    roster: &RosterArgs,
+) -> anyhow::Result<()> {
+    let now = chrono::Utc::now().naive_utc();
+    let roster: HashSet<String> = roster.load()?.unwrap_or_default().into_iter().collect();
+    let mut problems = Vec::new();
+    let mut unknown: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let courses: BTreeSet<&str> = changes.keys().map(|(c, _)| c.as_str()).collect();
+    for course in courses {
+        let mut warnings = Vec::new();
+        let published = deadlines::read_course(root, course, &mut warnings)?;
+        let c = existing(root, course)?;
+        let inboxes: HashSet<String> = child_ids(&c.inbound(), IdKind::Student, &mut warnings)?
+            .into_iter()
+            .collect();
+        for ((_, student), theirs) in changes.iter().filter(|((c, _), _)| c == course) {
+            for (assignment, extension) in theirs {
+                let course_due = published.due.get(assignment).copied();
+                if let Some(why) = extension.and_then(|e| extension_problem(course_due, e, now)) {
+                    problems.push(format!("{course} {student} {assignment}: {why}"));
+                }
+            }
+            let known = inboxes.contains(student) || roster.contains(student);
+            if !known && !new_student && theirs.iter().any(|(_, e)| e.is_some()) {
+                unknown.entry(course).or_default().push(student);
+            }
+        }
+    }
+    for (course, ids) in &unknown {
+        problems.push(format!(
+            "{} student id{} not known in {course} (no inbox {course}/inbound/{{student}}/, \
+             not in the roster given): {}. A typo? Nothing was written; give the roster \
+             (--students FILE, --from-gradebook DB), or --new-student to grant them anyway \
+             (it creates their feedback_public/{{student}}/)",
+            ids.len(),
+            if ids.len() == 1 { " is" } else { "s are" },
+            ids.join(", ")
+        ));
+    }
+    match problems.len() {
+        0 => Ok(()),
+        1 => bail!("{}", problems[0]),
+        n => bail!("{n} problems, nothing was written: {}", problems.join("; ")),
     }
 }
 
@@ -149,11 +232,15 @@ fn publish(root: &Path, course: &str, gradebook: &Path) -> anyhow::Result<u8> {
     let mut due: BTreeMap<String, NaiveDateTime> = BTreeMap::new();
     for (name, date) in gradebook_due_dates(gradebook)? {
         if let Some(reason) = problem(IdKind::Assignment, &name) {
-            eprintln!("nbgrader-k8s: warning: gradebook assignment {name:?} skipped: {reason}");
+            say_err!("nbgrader-k8s: warning: gradebook assignment {name:?} skipped: {reason}");
             continue;
         }
-        if let Some(date) = date {
-            due.insert(name, date);
+        let Some(date) = date else { continue };
+        match deadlines::due_problem(date) {
+            Some(why) => say_err!("nbgrader-k8s: warning: {name} skipped: {why}"),
+            None => {
+                due.insert(name, date);
+            }
         }
     }
     let written = deadlines::publish_all_due(root, course, &due)
@@ -164,14 +251,14 @@ fn publish(root: &Path, course: &str, gradebook: &Path) -> anyhow::Result<u8> {
     } else {
         "unchanged"
     };
-    println!(
+    say!(
         "{verb}: {} ({} due date{})",
         written.path.display(),
         due.len(),
         if due.len() == 1 { "" } else { "s" }
     );
     for (a, d) in &due {
-        println!("  {a}  due {} UTC", d.format("%Y-%m-%d %H:%M:%S"));
+        say!("  {a}  due {} UTC", d.format("%Y-%m-%d %H:%M:%S"));
     }
     Ok(0)
 }
@@ -201,15 +288,21 @@ fn grant(
         } else {
             "no extension"
         };
-        println!("{student} {assignment}: {what}, {shown}");
+        say!("{student} {assignment}: {what}, {shown}");
     }
     if written.changed {
-        println!("written: {}", written.path.display());
+        say!("written: {}", written.path.display());
     }
     Ok(0)
 }
 
-fn import(root: &Path, course: Option<&str>, csv_path: &str) -> anyhow::Result<u8> {
+fn import(
+    root: &Path,
+    course: Option<&str>,
+    csv_path: &str,
+    new_student: bool,
+    roster: &RosterArgs,
+) -> anyhow::Result<u8> {
     let text = if csv_path == "-" {
         std::io::read_to_string(std::io::stdin()).context("cannot read the CSV from stdin")?
     } else {
@@ -221,10 +314,12 @@ fn import(root: &Path, course: Option<&str>, csv_path: &str) -> anyhow::Result<u
     for c in courses {
         existing(root, c).with_context(|| format!("CSV {csv_path}"))?;
     }
+    check_all(root, &per_student, new_student, roster)
+        .with_context(|| format!("CSV {csv_path}"))?;
     let mut code = 0;
     for ((course, student), changes) in &per_student {
         if let Err(e) = grant(root, course, student, changes) {
-            eprintln!("nbgrader-k8s: error: {e:#}");
+            say_err!("nbgrader-k8s: error: {e:#}");
             code = 1;
         }
     }

@@ -13,7 +13,7 @@ use exchange_core::walk::{self, Kind};
 use serde_json::json;
 
 use crate::course::{child_ids, existing, is_link, skipped_link};
-use crate::output::{print_json, progress, warn_all, Table};
+use crate::output::{print_json, progress, say, warn_all, Table};
 
 /// `gc` arguments.
 #[derive(Debug, clap::Args)]
@@ -277,9 +277,9 @@ fn report(
         what += &format!(", {} removed submissions", count(victims, "removed"));
     }
     if args.yes {
-        println!("{}: removed {} of {what}", args.course, removed.len());
+        say!("{}: removed {} of {what}", args.course, removed.len());
     } else {
-        println!(
+        say!(
             "{}: would remove {what} (dry run; add --yes to remove)",
             args.course
         );

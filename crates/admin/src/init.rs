@@ -6,7 +6,7 @@ use anyhow::Context;
 use exchange_core::ops::provision::{provision_course, ProvisionEntry};
 use serde_json::json;
 
-use crate::output::{print_json, Table};
+use crate::output::{print_json, say, Table};
 
 /// Owner options shared by the commands that create directories.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -79,7 +79,7 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         }))?;
     } else {
         print!("{}", entries_table(&done.entries).render());
-        println!("{}", summary_line(&done.entries));
+        say!("{}", summary_line(&done.entries));
     }
     Ok(0)
 }

@@ -111,7 +111,7 @@ where
 
 /// How the binary and the entry point print a failure: one line, with its causes.
 pub fn print_error(err: &anyhow::Error) {
-    eprintln!("nbgrader-k8s: error: {err:#}");
+    output::say_err!("nbgrader-k8s: error: {err:#}");
 }
 
 fn run_code<I, T>(args: I) -> anyhow::Result<u8>

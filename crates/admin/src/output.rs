@@ -1,8 +1,14 @@
 //! What every subcommand prints: aligned tables, JSON documents, progress bars.
+//!
+//! Human output never shows a name raw: table cells, warnings, errors and every line printed
+//! with [`say!`] / [`say_err!`] go through [`escape`], so a student's submission name holding
+//! a newline cannot forge a row, nor one holding an escape sequence drive the admin's
+//! terminal. JSON output ([`print_json`]) carries the exact strings.
 
 use std::io::Write;
 
 use anyhow::Context;
+use exchange_core::display::escape;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Print `value` as pretty JSON on stdout (the whole `--json` output of a command).
@@ -12,6 +18,23 @@ pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     writeln!(out).context("cannot write JSON")?;
     Ok(())
 }
+
+/// `println!` for human output: the whole line is shown through [`escape`] (so it must not
+/// hold a newline of its own: print two lines as two).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", ::exchange_core::display::escape(&format!($($arg)*)))
+    };
+}
+pub(crate) use say;
+
+/// [`say!`] on stderr.
+macro_rules! say_err {
+    ($($arg:tt)*) => {
+        eprintln!("{}", ::exchange_core::display::escape(&format!($($arg)*)))
+    };
+}
+pub(crate) use say_err;
 
 /// A plain text table: left-aligned columns separated by two spaces.
 #[derive(Debug, Default)]
@@ -29,8 +52,15 @@ impl Table {
         }
     }
 
-    /// Add a row (as many cells as columns).
+    /// Add a row (as many cells as columns), each cell shown through [`escape`].
     pub fn row(&mut self, cells: Vec<String>) {
+        let cells = cells
+            .into_iter()
+            .map(|c| match escape(&c) {
+                std::borrow::Cow::Borrowed(_) => c,
+                shown => shown.into_owned(),
+            })
+            .collect();
         self.rows.push(cells);
     }
 
@@ -74,9 +104,10 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// Print warnings on stderr (above any progress bar), one per line.
+/// Print warnings on stderr (above any progress bar), one per line, through [`escape`].
 pub fn warn_all(bar: Option<&ProgressBar>, warnings: &[String]) {
     for w in warnings {
+        let w = escape(w);
         match bar {
             Some(bar) => bar.suspend(|| eprintln!("warning: {w}")),
             None => eprintln!("warning: {w}"),
@@ -93,5 +124,12 @@ mod tests {
         let mut t = Table::new(&["a", "long header"]);
         t.row(vec!["wide cell".into(), "x".into()]);
         assert_eq!(t.render(), "a          long header\nwide cell  x\n");
+    }
+
+    #[test]
+    fn a_cell_cannot_start_a_row_of_its_own() {
+        let mut t = Table::new(&["SEQ", "NAME"]);
+        t.row(vec!["1".into(), "ps1\n2  forged\x1b[2J".into()]);
+        assert_eq!(t.render(), "SEQ  NAME\n1    ps1\\n2  forged\\x1b[2J\n");
     }
 }

@@ -7,7 +7,7 @@ use exchange_core::ops::provision::{provision_course, ProvisionEntry};
 use serde_json::json;
 
 use crate::init::{entries_json, entries_table, summary_json, summary_line, Owner};
-use crate::output::{print_json, progress, warn_all};
+use crate::output::{print_json, progress, say, say_err, warn_all};
 use crate::roster::RosterArgs;
 
 /// `provision` arguments.
@@ -62,7 +62,7 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
             }
             Err(err) => {
                 let msg = format!("student {student:?}: {err}");
-                bar.suspend(|| eprintln!("error: {msg}"));
+                bar.suspend(|| say_err!("error: {msg}"));
                 failed.push(msg);
             }
         }
@@ -102,7 +102,7 @@ fn report(
     if !changed.is_empty() {
         print!("{}", entries_table(&changed).render());
     }
-    println!(
+    say!(
         "{} students: {}{}",
         students.len(),
         summary_line(entries),

@@ -16,7 +16,7 @@ use exchange_core::ops::provision::{
 use serde_json::json;
 
 use crate::init::{entries_json, entries_table, Owner};
-use crate::output::{print_json, warn_all};
+use crate::output::{print_json, say, warn_all};
 
 /// `repair` arguments.
 #[derive(Debug, clap::Args)]
@@ -90,14 +90,14 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
                 .cloned()
                 .collect();
             if shown.is_empty() {
-                println!("{course}: the skeleton is as it should be");
+                say!("{course}: the skeleton is as it should be");
             } else {
-                println!("{course}:");
+                say!("{course}:");
                 print!("{}", entries_table(&shown).render());
             }
         }
         if !args.apply && to_fix > 0 {
-            println!(
+            say!(
                 "{to_fix} to fix: rerun with --apply as root; a link or file is never \
                  followed or removed, look at it yourself (docs/security.md, \"The skeleton\")"
             );

@@ -20,7 +20,8 @@
 //! them: feedback keys ([`keys::feedback_keys`]), leftovers ([`leftovers::leftovers`]),
 //! walking ([`walk::scan`]), pod mounts ([`mounts::pod_mounts`]), local paths
 //! ([`layout::LocalDirs`]), submission names ([`names`]), backdating ([`backdate`]),
-//! receipts ([`receipt::Manifest`]), due dates and extensions ([`deadlines`]).
+//! receipts ([`receipt::Manifest`]), due dates and extensions ([`deadlines`]), names as
+//! people see them ([`display::escape`]).
 
 #![deny(missing_docs)]
 
@@ -28,6 +29,7 @@ pub mod backdate;
 pub mod beneath;
 pub(crate) mod copy;
 pub mod deadlines;
+pub mod display;
 pub mod error;
 pub(crate) mod glob;
 pub mod ids;

@@ -49,6 +49,15 @@ fn validate_id(py: Python<'_>, kind: &str, value: &str) -> PyResult<()> {
     validate(kind, value).map_err(|e| to_py_err(py, e))
 }
 
+/// ``text`` as a person may see it in a terminal or log: control characters (C0, DEL, C1),
+/// line separators and bidi overrides shown visibly (``\n``, ``\x1b``, ``\u{202e}``),
+/// everything else as it is (``exchange_core::display::escape``, the rule the admin CLI
+/// prints by).
+#[pyfunction]
+fn escape_text(text: &str) -> String {
+    exchange_core::display::escape(text).into_owned()
+}
+
 /// nbgrader timestamp string -> ISO 8601 UTC (``YYYY-MM-DDTHH:MM:SS.ffffff``, naive).
 /// Raises on a string it cannot read.
 #[pyfunction]
@@ -686,6 +695,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ExchangeCoreError", m.py().get_type::<ExchangeCoreError>())?;
     m.add_function(wrap_pyfunction!(validate_id, m)?)?;
     m.add_function(wrap_pyfunction!(parse_timestamp, m)?)?;
+    m.add_function(wrap_pyfunction!(escape_text, m)?)?;
     m.add("ERROR_KINDS", exchange_core::Error::KINDS.to_vec())?;
     m.add("VOLUME_NAME", mounts::VOLUME_NAME)?;
     m.add("DEFAULT_CLAIM_NAME", mounts::DEFAULT_CLAIM_NAME)?;

@@ -54,9 +54,24 @@ def _tz(ex: "Exchange") -> datetime.tzinfo:
     return gettz(ex.timezone) or datetime.timezone.utc
 
 
+def _parse(rfc3339: str) -> Optional[datetime.datetime]:
+    """An RFC 3339 time from the core, None when Python cannot hold it (the core bounds due
+    dates to years 1970-9998, so this is only a guard: nothing a file holds may crash us)."""
+    try:
+        return datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, AttributeError):
+        return None
+
+
 def _local(ex: "Exchange", rfc3339: str) -> str:
-    when = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
-    local = when.astimezone(_tz(ex)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    when = _parse(rfc3339)
+    try:
+        local = when.astimezone(_tz(ex)).strftime("%Y-%m-%d %H:%M:%S %Z") if when else None
+    except (ValueError, OverflowError):
+        local = None
+    if when is None or local is None:
+        ex.log.warning("A due date the exchange gave cannot be shown here: %s", rfc3339)
+        return f"{rfc3339} (UTC)"
     utc = when.strftime("%Y-%m-%d %H:%M:%S UTC")
     return local if local == utc else f"{local} ({utc})"
 
@@ -187,7 +202,15 @@ def _sync_one(ex, gb, gb_assignment, info, submission, student: str) -> None:
                 assignment,
             )
             return
-        due = datetime.datetime.fromisoformat(info["due"].replace("Z", "+00:00"))
+        due = _parse(info["due"])
+        if due is None:
+            ex.log.warning(
+                "Extension of %s on %s not put in the gradebook: due %s",
+                student,
+                assignment,
+                info["due"],
+            )
+            return
         wanted = due.replace(tzinfo=None) - gb_assignment.duedate
     if submission is None:
         if wanted is None:

@@ -15,9 +15,11 @@ from dateutil.parser import parse as parse_date
 from jupyter_core.paths import jupyter_data_dir
 from nbgrader.exchange.abc import Exchange as ABCExchange
 from traitlets import Bool, Enum, Integer, Unicode, default, validate
-from traitlets.config import TraitError
+from traitlets.config import LoggingConfigurable, TraitError
+from traitlets.log import get_logger
 
 from .. import _core
+from .display import EscapingLog
 
 # Ids that nbgrader uses as "no filter" on the command line.
 _WILDCARDS = ("", "*")
@@ -113,6 +115,13 @@ class Exchange(ABCExchange):
             """
         ),
     ).tag(config=True)
+
+    @default("log")
+    def _escaping_log(self) -> EscapingLog:
+        # The application's logger, through display.escape: every message of ours shows a
+        # student's names escaped (a newline cannot forge a line of `list --inbound`).
+        parent = self.parent.log if isinstance(self.parent, LoggingConfigurable) else None
+        return EscapingLog(parent or get_logger())
 
     @validate("max_files", "max_depth", "backdate_tolerance")
     def _not_negative(self, proposal: Dict[str, Any]) -> int:

@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::course::{self, anchor, existing_dir};
 use crate::init::Owner;
 use crate::notary::{checked_index, Checked};
-use crate::output::{print_json, progress, Table};
+use crate::output::{print_json, progress, say, Table};
 use crate::roster::RosterArgs;
 
 pub use checks::Auditor;
@@ -243,7 +243,7 @@ fn report(
         }
         print!("{}", t.render());
     }
-    println!(
+    say!(
         "{}: {} students checked: {} high, {} medium, {} low",
         args.course,
         students,
@@ -252,7 +252,7 @@ fn report(
         count(findings, Severity::Low)
     );
     if let Some(gid) = args.fs_group {
-        println!(
+        say!(
             "info: {} entries differ from the provisioned owner and modes only by kubelet's \
              fsGroup {gid} (group {gid}, group read-write, setgid on directories): not findings",
             auditor.kubelet_bits.load(Ordering::Relaxed)

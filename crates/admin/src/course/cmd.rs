@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::hub::{hub_name, Group, Hub, HubArgs, CREATE_USERS_SCOPE, SCOPES};
 use crate::init::{summary_line, Owner};
-use crate::output::{print_json, Table};
+use crate::output::{print_json, say, Table};
 
 /// `course` arguments.
 #[derive(Debug, clap::Args)]
@@ -330,7 +330,7 @@ fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
     for (group, now) in [(&ig, &instructors_now), (&sg, &students_now)] {
         let verb = if now.is_none() { "created" } else { "updated" };
         let new = &added[group.as_str()];
-        println!(
+        say!(
             "group {group}: {verb}, {} added{}",
             new.len(),
             if new.is_empty() {
@@ -341,14 +341,14 @@ fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
         );
     }
     if !created_users.is_empty() {
-        println!("hub users created: {}", created_users.join(", "));
+        say!("hub users created: {}", created_users.join(", "));
     }
-    println!(
+    say!(
         "exchange {}: {}",
         Course::new(root, &a.course)?.dir().display(),
         summary_line(&tree.entries)
     );
-    println!("effective at each member's next server start (no hub restart)");
+    say!("effective at each member's next server start (no hub restart)");
     Ok(0)
 }
 
@@ -498,7 +498,7 @@ fn show(root: &Path, a: &ShowArgs) -> anyhow::Result<u8> {
         }))
         .map(|_| 0);
     }
-    println!(
+    say!(
         "course {}: {} instructor(s), {} student(s); exchange {} ({}); groups from the {}",
         a.course,
         count(&k.instructors),
@@ -550,14 +550,14 @@ fn remove(root: &Path, a: &RemoveArgs) -> anyhow::Result<u8> {
         .map(|_| 0);
     }
     if removed.is_empty() {
-        println!(
+        say!(
             "the hub has no groups of course {} (nothing to remove)",
             a.course
         );
     } else {
-        println!("removed groups {}", removed.join(" and "));
+        say!("removed groups {}", removed.join(" and "));
     }
-    println!(
+    say!(
         "kept: everything on the exchange under {} (releases, submissions, feedback) and the \
          instructors' homes; nothing was deleted. Running servers keep their mounts until they \
          stop.",

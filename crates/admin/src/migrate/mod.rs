@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::course::child_ids;
 use crate::init::Owner;
-use crate::output::{print_json, progress};
+use crate::output::{print_json, progress, say};
 use exchange_core::ops::place::{self as write, Outcome};
 use source::{read_course, OldCourse, OldSubmission, Skipped};
 
@@ -468,28 +468,31 @@ fn print_report(
         "migrated"
     };
     for r in reports {
-        println!("{}:", r.course);
+        say!("{}:", r.course);
         for (label, c) in [
             ("releases", r.releases),
             ("submissions", r.submissions),
             ("feedback", r.feedback),
         ] {
-            println!(
+            say!(
                 "  {label:<12} {} found, {} {verb}, {} already there, {} skipped",
-                c.found, c.migrated, c.already, c.skipped
+                c.found,
+                c.migrated,
+                c.already,
+                c.skipped
             );
         }
         for s in &r.skipped {
-            println!("  skipped {} {}: {}", s.what, s.path.display(), s.reason);
+            say!("  skipped {} {}: {}", s.what, s.path.display(), s.reason);
         }
         for w in &r.warnings {
-            println!("  note: {w}");
+            say!("  note: {w}");
         }
     }
     if reports.is_empty() {
-        println!("no course found in {}", from.display());
+        say!("no course found in {}", from.display());
     } else if args.dry_run {
-        println!("dry run: nothing was written");
+        say!("dry run: nothing was written");
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::ledger;
 use super::notary_home;
 use super::state::CourseState;
-use crate::output::{print_json, Table};
+use crate::output::{print_json, say, say_err, Table};
 
 /// `notary receipt` arguments.
 #[derive(Debug, clap::Args)]
@@ -70,7 +70,7 @@ fn records(root: &Path, course: &str) -> anyhow::Result<Vec<Value>> {
     let (scanned, _) = ledger::read(&notary_home(root).join(course))
         .with_context(|| format!("course {course:?} has no notary ledger"))?;
     if let Err(why) = ledger::check_chain(&scanned.lines) {
-        eprintln!("warning: the ledger of {course:?} does not verify: {why}");
+        say_err!("warning: the ledger of {course:?} does not verify: {why}");
     }
     Ok(scanned.lines.into_iter().map(|l| l.record).collect())
 }
@@ -136,7 +136,7 @@ pub fn receipt(root: &Path, args: &ReceiptArgs) -> anyhow::Result<u8> {
                     s(v, "changed_at")
                 ),
             };
-            println!(
+            say!(
                 "matches {:?} of {}: sealed at {} (its name claims {}), receipt {}{since}",
                 s(v, "submission"),
                 args.student,
@@ -146,16 +146,18 @@ pub fn receipt(root: &Path, args: &ReceiptArgs) -> anyhow::Result<u8> {
             );
         }
         for r in &later {
-            println!(
+            say!(
                 "matches what the notary saw of {:?} at {} AFTER it was sealed (not the sealed content)",
                 s(r, "submission"),
                 s(r, "time")
             );
         }
         if sealed.is_empty() && later.is_empty() {
-            println!(
+            say!(
                 "no sealed submission of {} in {} has receipt {}",
-                args.student, args.course, args.receipt
+                args.student,
+                args.course,
+                args.receipt
             );
         }
     }

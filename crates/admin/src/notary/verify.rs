@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::ledger::{self, Line};
 use super::notary_home;
-use crate::output::print_json;
+use crate::output::{print_json, say};
 
 /// `notary verify` arguments.
 #[derive(Debug, clap::Args)]
@@ -19,12 +19,15 @@ use crate::output::print_json;
     about = "Check the ledgers' hash chains, and the chain heads students were shown",
     long_about = "Recompute the hash chain of COURSE's ledger (every course's without COURSE) \
         in {root}/.nbk8s-notary/: a record edited, deleted, inserted or moved breaks it, and \
-        the failure names the course, the record's seq and its line. A chain cannot show a \
-        cut-off tail by itself; --heads checks the heads a student's client kept \
-        ({cache}/{course}/.nbk8s-heads.jsonl, one {\"seq\",\"head\",\"seen\"} per line): a \
-        head the ledger does not hold at that seq proves records were cut or rewritten. A \
-        torn last line (a notary writing, or killed while writing) is reported, not failed: \
-        the notary cuts it on restart.",
+        the failure names the course, the record's seq and its line. What the chain cannot \
+        see: records cut off its end, or a ledger rewritten and chained anew (the chain is \
+        not signed). --heads compares the heads a student's client kept \
+        ({cache}/{course}/.nbk8s-heads.jsonl, one {\"seq\",\"head\",\"seen\"} per line) \
+        with the ledger: a head it does not hold at that seq is NOT IN THIS LEDGER, which \
+        means either the ledger was cut or rewritten, or the heads file is not genuine (a \
+        student can write any heads file): unsigned heads cannot tell which. A torn last \
+        line (a notary writing, or killed while writing) is reported, not failed: the \
+        notary cuts it on restart.",
     after_help = "Examples:\n  \
         nbgrader-k8s notary verify\n  \
         nbgrader-k8s notary verify course101 --heads alice-heads.jsonl bob-heads.jsonl\n\n\
@@ -48,8 +51,17 @@ struct CourseCheck {
     records: usize,
     head: String,
     torn: bool,
+    /// The chain does not verify: the ledger was edited (proof).
     failures: Vec<String>,
+    /// Heads the ledger does not hold: a cut or rewritten ledger, or a made-up heads file.
+    not_in_ledger: Vec<String>,
 }
+
+/// What no check here can see, said after the results.
+const CANNOT_SEE: &str = "what verify cannot see: records cut off the end of a ledger, or a \
+    ledger rewritten and chained anew, unless a student's heads file shows a head it lacks; \
+    and heads are not signed, so a head the ledger lacks may as well be made up \
+    (docs/notary.md, \"What verify can and cannot see\")";
 
 /// Run `notary verify`.
 pub fn run(root: &Path, args: &VerifyArgs) -> anyhow::Result<u8> {
@@ -91,8 +103,9 @@ pub fn run(root: &Path, args: &VerifyArgs) -> anyhow::Result<u8> {
         if let Err(why) = ledger::check_chain(&scanned.lines) {
             failures.push(why);
         }
+        let mut not_in_ledger = Vec::new();
         for (_, file) in heads.iter().filter(|(c, _)| c == course) {
-            failures.extend(check_heads(file, &scanned.lines)?);
+            not_in_ledger.extend(check_heads(file, &scanned.lines)?);
         }
         checks.push(CourseCheck {
             course: course.clone(),
@@ -103,21 +116,26 @@ pub fn run(root: &Path, args: &VerifyArgs) -> anyhow::Result<u8> {
                 .map_or_else(|| ledger::ZERO_HEAD.to_string(), |l| sha256_hex(&l.bytes)),
             torn,
             failures,
+            not_in_ledger,
         });
     }
-    let failed = checks.iter().any(|c| !c.failures.is_empty());
+    let failed = checks
+        .iter()
+        .any(|c| !c.failures.is_empty() || !c.not_in_ledger.is_empty());
     if args.json {
         print_json(&json!({
             "ok": !failed,
             "courses": checks.iter().map(|c| json!({
                 "course": c.course, "records": c.records, "head": c.head,
                 "torn_last_line": c.torn, "failures": c.failures,
+                "heads_not_in_ledger": c.not_in_ledger,
             })).collect::<Vec<_>>(),
+            "cannot_see": CANNOT_SEE,
         }))?;
     } else {
         for c in &checks {
-            if c.failures.is_empty() {
-                println!(
+            if c.failures.is_empty() && c.not_in_ledger.is_empty() {
+                say!(
                     "{}: ok, {} records, head {}{}",
                     c.course,
                     c.records,
@@ -130,9 +148,13 @@ pub fn run(root: &Path, args: &VerifyArgs) -> anyhow::Result<u8> {
                 );
             }
             for f in &c.failures {
-                println!("{}: FAILED: {f}", c.course);
+                say!("{}: FAILED: {f}", c.course);
+            }
+            for f in &c.not_in_ledger {
+                say!("{}: NOT IN THIS LEDGER: {f}", c.course);
             }
         }
+        say!("note: {CANNOT_SEE}");
     }
     Ok(if failed { crate::EXIT_FINDINGS } else { 0 })
 }
@@ -161,15 +183,17 @@ fn check_heads(file: &Path, lines: &[Line]) -> anyhow::Result<Vec<String>> {
             bail!("{where_} has no seq and head");
         };
         let seen = v.get("seen").and_then(Value::as_str).unwrap_or("?");
+        let either = "either the ledger was cut or rewritten, or the heads file is not \
+            genuine: unsigned heads cannot tell which";
         match lines.get(seq as usize) {
             None => failures.push(format!(
-                "cut tail: {where_} shows the student was given head {head} at seq {seq} \
-                 (seen {seen}), but the ledger holds only {} records",
+                "{where_} holds head {head} at seq {seq} (seen {seen}), past the ledger's \
+                 {} records: {either}",
                 lines.len()
             )),
             Some(l) if sha256_hex(&l.bytes) != head => failures.push(format!(
-                "rewritten: record seq {seq} (line {}) is not the one whose head {where_} \
-                 shows the student was given (seen {seen})",
+                "{where_} holds head {head} at seq {seq} (seen {seen}), not the head of the \
+                 ledger's record seq {seq} (line {}): {either}",
                 l.number
             )),
             Some(_) => {}

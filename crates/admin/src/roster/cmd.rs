@@ -13,7 +13,7 @@ use crate::course::cmd::{check_ids, ensure_users, refuse_role_groups, refuse_val
 use crate::hub::hub_name;
 use crate::hub::{HubArgs, CREATE_USERS_SCOPE, SCOPES};
 use crate::init::Owner;
-use crate::output::print_json;
+use crate::output::{print_json, say, say_err};
 
 /// `roster` arguments.
 #[derive(Debug, clap::Args)]
@@ -129,7 +129,7 @@ fn sync(root: &Path, a: &SyncArgs) -> anyhow::Result<u8> {
     check_ids(&a.course, &[])?;
     if !a.json {
         for line in &roster.skipped {
-            eprintln!(
+            say_err!(
                 "note: {} line {line}: no {:?}, row skipped",
                 a.csv.display(),
                 roster.column
@@ -188,7 +188,7 @@ fn sync(root: &Path, a: &SyncArgs) -> anyhow::Result<u8> {
     let to_check: BTreeSet<String> = plan.add.iter().cloned().collect();
     let created = ensure_users(&hub, &to_check, a.create_users)?;
     if !created.is_empty() && !a.json {
-        println!("hub users created: {}", created.join(", "));
+        say!("hub users created: {}", created.join(", "));
     }
 
     // Directories before membership: a student may spawn the moment they are in the group.
@@ -269,15 +269,15 @@ fn report(
             format!(": {}", v.join(", "))
         }
     };
-    println!("{verb}add {}{}", added.len(), names(added));
-    println!("{verb}remove {}{}", removed.len(), names(removed));
-    println!("unchanged {}", plan.unchanged.len());
+    say!("{verb}add {}{}", added.len(), names(added));
+    say!("{verb}remove {}{}", removed.len(), names(removed));
+    say!("unchanged {}", plan.unchanged.len());
     for f in failed {
-        eprintln!("error: {f}");
+        say_err!("error: {f}");
     }
     if !not_added.is_empty() || !not_removed.is_empty() {
         let list = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-        println!(
+        say!(
             "NOT applied: add {} [{}], remove {} [{}]",
             not_added.len(),
             list(&not_added),
@@ -286,7 +286,7 @@ fn report(
         );
     }
     if !removed.is_empty() {
-        println!(
+        say!(
             "{verb}removed from group {} only: their submissions and feedback stay on the exchange",
             a.hub.student_group(&a.course)
         );

@@ -136,8 +136,17 @@ fn status_lists_a_student_with_an_extension_and_no_inbox() {
     ex.run(&["deadlines", "publish", "c1", "--gradebook", gradebook])
         .ok();
     assert!(!ex.path("c1/inbound/dora").exists());
-    ex.run(&["deadlines", "extend", "c1", "ps1", "dora", "--by", "2d"])
-        .ok();
+    ex.run(&[
+        "deadlines",
+        "extend",
+        "c1",
+        "ps1",
+        "dora",
+        "--by",
+        "2d",
+        "--new-student",
+    ])
+    .ok();
     let rows = per_student(&ex);
     let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(names, ["alice", "bob", "carol", "dora"]);
@@ -240,4 +249,157 @@ fn extend_refuses_bad_input() {
     .fails_with("--until");
     ex.run(&["deadlines", "extend", "nope", "ps1", "bob", "--by", "1h"])
         .fails_with("does not exist");
+}
+
+/// A typo'd id (no inbox, in no roster given) is refused and creates nothing; a roster or
+/// --new-student makes it known.
+#[test]
+fn an_unknown_student_is_refused_unless_named() {
+    let (ex, _) = course();
+    let extend = |extra: &[&str]| {
+        let mut args = vec!["deadlines", "extend", "c1", "ps1", "alcie", "--by", "1d"];
+        args.extend_from_slice(extra);
+        ex.run(&args)
+    };
+    let out = extend(&[]).code(1);
+    assert!(
+        out.stderr.contains("1 student id is not known in c1")
+            && out.stderr.contains(": alcie. A typo?")
+            && out.stderr.contains("--new-student"),
+        "{}",
+        out.stderr
+    );
+    assert!(!ex.path("c1/feedback_public/alcie").exists());
+    // Known from a roster file (as provisioning reads it).
+    let roster = ex.outside("roster.txt");
+    write(&roster, "alcie\n");
+    extend(&["--students", roster.to_str().unwrap()]).ok();
+    assert!(ex
+        .path("c1/feedback_public/alcie/.nbk8s-deadlines.json")
+        .exists());
+    // Removing needs no known student: there is nothing to create.
+    ex.run(&["deadlines", "extend", "c1", "ps1", "zed", "--remove"])
+        .ok();
+    assert!(!ex.path("c1/feedback_public/zed").exists());
+    ex.run(&[
+        "deadlines",
+        "extend",
+        "c1",
+        "ps1",
+        "dora",
+        "--by",
+        "1d",
+        "--new-student",
+    ])
+    .ok();
+}
+
+/// 10,000 unknown ids: one refusal listing every one of them, nothing created.
+#[test]
+fn import_lists_every_unknown_id_before_writing_anything() {
+    let (ex, _) = course();
+    let mut text = String::from("student,assignment,by\nbob,ps1,2h\n");
+    let unknown: Vec<String> = (0..10_000).map(|i| format!("nobody{i:05}")).collect();
+    for id in &unknown {
+        text.push_str(&format!("{id},ps1,1d\n"));
+    }
+    let csv = ex.write("many.csv", &text);
+    let before = std::fs::read_dir(ex.path("c1/feedback_public"))
+        .unwrap()
+        .count();
+    let out = ex
+        .run(&[
+            "deadlines",
+            "import",
+            csv.to_str().unwrap(),
+            "--course",
+            "c1",
+        ])
+        .code(1);
+    assert_eq!(out.stderr.lines().count(), 1, "one refusal");
+    assert!(
+        out.stderr.contains("10000 student ids are not known in c1"),
+        "{}",
+        &out.stderr[..200]
+    );
+    let listed = out.stderr.split("): ").nth(1).unwrap();
+    let listed: Vec<&str> = listed
+        .split(". A typo?")
+        .next()
+        .unwrap()
+        .split(", ")
+        .collect();
+    assert_eq!(listed, unknown, "every unknown id, and only those");
+    let after = std::fs::read_dir(ex.path("c1/feedback_public"))
+        .unwrap()
+        .count();
+    assert_eq!(before, after, "nothing created");
+    assert!(!ex
+        .path("c1/feedback_public/bob/.nbk8s-deadlines.json")
+        .exists());
+    let few = ex.write(
+        "few.csv",
+        "student,assignment,by\nbob,ps1,2h\nnobody1,ps1,1d\n",
+    );
+    ex.run(&[
+        "deadlines",
+        "import",
+        few.to_str().unwrap(),
+        "--course",
+        "c1",
+        "--new-student",
+    ])
+    .ok();
+    assert!(ex.path("c1/feedback_public/nobody1").is_dir());
+}
+
+/// `--by 500000w` and friends: refused with the horizon named, in `extend` and `import`.
+#[test]
+fn extensions_beyond_the_horizon_are_refused() {
+    let (ex, db) = course();
+    ex.run(&[
+        "deadlines",
+        "publish",
+        "c1",
+        "--gradebook",
+        db.to_str().unwrap(),
+    ])
+    .ok();
+    let file = ex.path("c1/feedback_public/bob/.nbk8s-deadlines.json");
+    for (flag, value) in [
+        ("--by", "500000w"),
+        ("--by", "53w"),
+        ("--until", "2025-03-05 12:00 UTC"),
+        ("--until", "2023-01-01 12:00 UTC"),
+        ("--until", "9999-12-31 00:00 UTC"),
+    ] {
+        ex.run(&["deadlines", "extend", "c1", "ps1", "bob", flag, value])
+            .fails_with("beyond the horizon");
+        assert!(!file.exists(), "{flag} {value}");
+    }
+    ex.run(&["deadlines", "extend", "c1", "ps1", "bob", "--by", "52w"])
+        .ok();
+    let csv = ex.write(
+        "far.csv",
+        "student,assignment,until,by\nalice,ps1,,1d\nbob,ps1,,600d\ncarol,ps1,3024-01-01,\n",
+    );
+    let out = ex
+        .run(&[
+            "deadlines",
+            "import",
+            csv.to_str().unwrap(),
+            "--course",
+            "c1",
+        ])
+        .code(1);
+    assert!(
+        out.stderr.contains("2 problems")
+            && out.stderr.contains("c1 bob ps1")
+            && out.stderr.contains("c1 carol ps1"),
+        "{}",
+        out.stderr
+    );
+    assert!(!ex
+        .path("c1/feedback_public/alice/.nbk8s-deadlines.json")
+        .exists());
 }

@@ -188,6 +188,42 @@ fn verify_names_the_edited_deleted_or_moved_record_and_a_cut_tail() {
         "{}",
         out.stdout
     );
+    // A heads file a student made up, against the untouched ledger: not called tampering,
+    // since unsigned heads cannot tell a cut or rewritten ledger from a made-up file.
+    let made_up = ex.outside("made-up/c1/.nbk8s-heads.jsonl");
+    for (seq, head) in [(1, "0".repeat(64)), (7, "f".repeat(64))] {
+        write(
+            &made_up,
+            &format!(
+                "{}\n",
+                serde_json::json!({"seq": seq, "head": head, "seen": "x"})
+            ),
+        );
+        let made_up_arg = made_up.to_str().unwrap();
+        let out = ex
+            .run(&["notary", "verify", "--heads", made_up_arg])
+            .code(3);
+        let text = &out.stdout;
+        assert!(text.contains("c1: NOT IN THIS LEDGER: "), "{text}");
+        assert!(
+            text.contains(
+                "either the ledger was cut or rewritten, or the heads file is not genuine: \
+                 unsigned heads cannot tell which"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("FAILED") && !text.contains("cut tail"),
+            "{text}"
+        );
+        assert!(text.contains("note: what verify cannot see: "), "{text}");
+        let out = ex
+            .run(&["notary", "verify", "--heads", made_up_arg, "--json"])
+            .code(3);
+        let c1 = &out.json()["courses"][0];
+        assert_eq!(c1["failures"].as_array().unwrap().len(), 0);
+        assert_eq!(c1["heads_not_in_ledger"].as_array().unwrap().len(), 1);
+    }
 
     let path = ledger_path(&ex, "c1");
     let good = fs::read_to_string(&path).unwrap();
@@ -235,7 +271,8 @@ fn verify_names_the_edited_deleted_or_moved_record_and_a_cut_tail() {
     ex.run(&["notary", "verify", "c1"]).ok();
     let out = ex.run(&["notary", "verify", "--heads", heads_arg]).code(3);
     assert!(
-        out.stdout.contains("cut tail") && out.stdout.contains("holds only 2 records"),
+        out.stdout.contains("NOT IN THIS LEDGER")
+            && out.stdout.contains("past the ledger's 2 records"),
         "{}",
         out.stdout
     );

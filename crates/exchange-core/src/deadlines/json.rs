@@ -5,7 +5,8 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    parse_rfc3339, rfc3339, CourseDeadlines, Extension, Granted, StudentDeadlines, VERSION,
+    horizon, parse_rfc3339, readable, rfc3339, CourseDeadlines, Extension, Granted,
+    StudentDeadlines, HORIZON_DAYS, VERSION,
 };
 use crate::ids::{problem, IdKind};
 
@@ -79,6 +80,10 @@ pub(super) fn decode_course(bytes: &[u8], warn: &mut dyn FnMut(String)) -> Cours
             .and_then(Value::as_str)
             .and_then(parse_rfc3339)
         {
+            Some(due) if !readable(due) => warn(format!(
+                "entry {name:?} skipped: \"due\" {} is out of range (1970 to 9998)",
+                rfc3339(&due)
+            )),
             Some(due) => {
                 out.due.insert(name.clone(), due);
             }
@@ -123,6 +128,19 @@ pub(super) fn decode_student(bytes: &[u8], warn: &mut dyn FnMut(String)) -> Stud
             ));
             continue;
         };
+        // Beyond what any writer grants: the course-wide due date stands.
+        let beyond = match extension {
+            Extension::By(secs) => secs > horizon().num_seconds(),
+            Extension::Until(t) => !readable(t),
+        };
+        if beyond {
+            warn(format!(
+                "entry {name:?} skipped: the extension is beyond the horizon ({HORIZON_DAYS} \
+                 days past the course-wide due date, due dates 1970 to 9998); the course-wide \
+                 due date holds"
+            ));
+            continue;
+        }
         let granted = entry
             .get("granted")
             .and_then(Value::as_str)

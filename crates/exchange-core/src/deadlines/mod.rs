@@ -35,6 +35,74 @@ pub const FILE_NAME: &str = ".nbk8s-deadlines.json";
 /// The `version` both files carry; a reader refuses (warns about) any other.
 pub const VERSION: u64 = 1;
 
+/// How far an extension may reach, in days: `--by` at most this much, `--until` at most
+/// this far from the course-wide due date (from the time of the grant when there is none).
+/// Further is a typo (`--by 500000w`), refused where it is written and ignored, with a
+/// warning, where a file holds it.
+pub const HORIZON_DAYS: i64 = 366;
+
+/// The horizon as a duration.
+pub fn horizon() -> Duration {
+    Duration::days(HORIZON_DAYS)
+}
+
+/// The first and last due date either file may hold (1970-01-01 to 9998-01-01 UTC): every
+/// reader can show such a date in any time zone, an extension added (nbgrader's and
+/// Python's datetimes end with year 9999).
+pub fn readable(t: NaiveDateTime) -> bool {
+    let earliest = chrono::DateTime::UNIX_EPOCH.naive_utc();
+    let latest = chrono::NaiveDate::from_ymd_opt(9998, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or(NaiveDateTime::MAX);
+    (earliest..=latest).contains(&t)
+}
+
+/// Why a course-wide due date `due` cannot be published, or None.
+pub fn due_problem(due: NaiveDateTime) -> Option<String> {
+    (!readable(due)).then(|| {
+        format!(
+            "due date {} is out of range: due dates lie between 1970 and 9998",
+            rfc3339(&due)
+        )
+    })
+}
+
+/// Why `extension` cannot be granted on an assignment whose course-wide due date is
+/// `course_due`, at `now`, or None: beyond the [horizon](HORIZON_DAYS), or a date no reader
+/// can use.
+pub fn extension_problem(
+    course_due: Option<NaiveDateTime>,
+    extension: Extension,
+    now: NaiveDateTime,
+) -> Option<String> {
+    match extension {
+        Extension::By(secs) if secs < 0 => Some("an extension cannot be negative".into()),
+        Extension::By(secs) if secs > horizon().num_seconds() => Some(format!(
+            "an extension of {} is beyond the horizon: at most {HORIZON_DAYS} days past the \
+             course-wide due date",
+            Duration::try_seconds(secs).map_or_else(|| format!("{secs}s"), describe)
+        )),
+        Extension::By(_) => None,
+        Extension::Until(t) => {
+            let (from, what) = match course_due {
+                Some(d) => (d, "the course-wide due date"),
+                None => (now, "now (there is no course-wide due date)"),
+            };
+            let off = t.signed_duration_since(from);
+            if !readable(t) || off.abs() > horizon() {
+                Some(format!(
+                    "due date {} is beyond the horizon: at most {HORIZON_DAYS} days from {what}, \
+                     {}",
+                    rfc3339(&t),
+                    rfc3339(&from)
+                ))
+            } else {
+                None
+            }
+        }
+    }
+}
+
 /// An extension as granted: relative to the course-wide due date (like nbgrader's
 /// `SubmittedAssignment.extension`, so it moves with a changed due date), or a fixed time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +197,8 @@ pub fn effective(
     match extension {
         Some(Extension::Until(t)) => Some(t),
         Some(Extension::By(secs)) => {
-            course_due.and_then(|d| d.checked_add_signed(Duration::seconds(secs)))
+            let secs = Duration::try_seconds(secs)?;
+            course_due.and_then(|d| d.checked_add_signed(secs))
         }
         None => course_due,
     }

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDateTime;
 
 use super::json::{decode_course, decode_student, encode_course, encode_student};
-use super::{CourseDeadlines, Due, Extension, Granted, StudentDeadlines, FILE_NAME};
+use super::{
+    due_problem, extension_problem, CourseDeadlines, Due, Extension, Granted, StudentDeadlines,
+    FILE_NAME,
+};
 use crate::error::{Error, Result};
 use crate::ids::{validate, IdKind};
 use crate::layout::{display, Course};
@@ -150,6 +153,9 @@ pub fn publish_due(
     due: Option<NaiveDateTime>,
 ) -> Result<Written> {
     validate(IdKind::Assignment, assignment)?;
+    if let Some(why) = due.and_then(due_problem) {
+        return Err(Error::InvalidArgument(format!("{assignment}: {why}")));
+    }
     update_course(root, course, |data| match due {
         Some(d) => data.due.insert(assignment.to_string(), d) != Some(d),
         None => data.due.remove(assignment).is_some(),
@@ -163,8 +169,11 @@ pub fn publish_all_due(
     course: &str,
     due: &BTreeMap<String, NaiveDateTime>,
 ) -> Result<Written> {
-    for a in due.keys() {
+    for (a, d) in due {
         validate(IdKind::Assignment, a)?;
+        if let Some(why) = due_problem(*d) {
+            return Err(Error::InvalidArgument(format!("{a}: {why}")));
+        }
     }
     update_course(root, course, |data| {
         let changed = data.due != *due;
@@ -217,7 +226,8 @@ pub fn set_extension(
     )
 }
 
-/// [`set_extension`] for several assignments of one student, in one write.
+/// [`set_extension`] for several assignments of one student, in one write. An extension
+/// beyond the horizon ([`extension_problem`]) is refused before anything is written.
 pub fn set_extensions(
     root: &Path,
     course: &str,
@@ -234,6 +244,16 @@ pub fn set_extensions(
         path: student_file(&c, student),
         ..Written::default()
     };
+    if changes.iter().any(|(_, e)| e.is_some()) {
+        // Its problems are the readers' to report; here only its due dates matter.
+        let published = decode_at(&course_file(&c), &mut Vec::new(), decode_course);
+        for (a, e) in changes {
+            let problem = e.and_then(|e| extension_problem(published.due.get(a).copied(), e, now));
+            if let Some(why) = problem {
+                return Err(Error::InvalidArgument(format!("{student} {a}: {why}")));
+            }
+        }
+    }
     let mut data = decode_at(&out.path, &mut out.warnings, decode_student);
     let mut changed = !out.warnings.is_empty();
     for (assignment, extension) in changes {

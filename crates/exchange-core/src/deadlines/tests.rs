@@ -141,3 +141,79 @@ fn a_planted_link_is_replaced_not_followed() {
         .unwrap()
         .is_symlink());
 }
+
+#[test]
+fn extensions_beyond_the_horizon_are_refused_and_ignored() {
+    let due = t("2026-03-01 17:00:00 UTC");
+    let now = t("2026-02-20 08:00:00 UTC");
+    let year = HORIZON_DAYS * 86_400;
+    for (extension, course_due, ok) in [
+        (Extension::By(year), Some(due), true),
+        (Extension::By(year + 1), Some(due), false),
+        (Extension::By(500_000 * 7 * 86_400), Some(due), false),
+        (Extension::By(i64::MAX), Some(due), false),
+        (Extension::By(-1), Some(due), false),
+        (
+            Extension::Until(due + Duration::days(HORIZON_DAYS)),
+            Some(due),
+            true,
+        ),
+        (
+            Extension::Until(due + Duration::days(400)),
+            Some(due),
+            false,
+        ),
+        (
+            Extension::Until(due - Duration::days(400)),
+            Some(due),
+            false,
+        ),
+        // Without a course-wide due date the grant time is the reference.
+        (Extension::Until(now + Duration::days(30)), None, true),
+        (Extension::Until(t("2099-01-01 00:00:00 UTC")), None, false),
+        (Extension::Until(NaiveDateTime::MAX), Some(due), false),
+    ] {
+        let problem = extension_problem(course_due, extension, now);
+        assert_eq!(problem.is_none(), ok, "{extension:?}: {problem:?}");
+    }
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    publish_due(r, "c", "ps1", Some(due)).unwrap();
+    let err = set_extension(r, "c", "alice", "ps1", Some(Extension::By(year + 1)), now);
+    assert!(err.unwrap_err().to_string().contains("beyond the horizon"));
+    assert!(!r.join("c/feedback_public/alice").join(FILE_NAME).exists());
+    let far = t("9999-01-01 00:00:00 UTC");
+    assert!(publish_due(r, "c", "ps2", Some(far)).is_err());
+    assert!(publish_all_due(r, "c", &[("ps2".to_string(), far)].into()).is_err());
+}
+
+#[test]
+fn a_file_holding_dates_no_reader_can_use_leaves_the_course_date() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let due = t("2026-03-01 17:00:00 UTC");
+    publish_due(r, "c", "ps1", Some(due)).unwrap();
+    let dir = r.join("c/feedback_public/alice");
+    fs::create_dir_all(&dir).unwrap();
+    for entry in [
+        r#"{"by_seconds": 302400000000}"#,
+        r#"{"by_seconds": 9223372036854775807}"#,
+        r#"{"by_seconds": 1e300}"#,
+        r#"{"until": "9999-12-31T23:59:59Z"}"#,
+        r#"{"until": "0001-01-01T00:00:00Z"}"#,
+        r#"{"until": "+11609-08-10T00:00:00Z"}"#,
+    ] {
+        let text = format!(r#"{{"version": 1, "extensions": {{"ps1": {entry}}}}}"#);
+        fs::write(dir.join(FILE_NAME), text).unwrap();
+        let mut w = Vec::new();
+        let course = read_course(r, "c", &mut w).unwrap();
+        let alice = read_student(r, "c", "alice", &mut w).unwrap();
+        assert_eq!(Due::of("ps1", &course, &alice).due, Some(due), "{entry}");
+        assert_eq!(w.len(), 1, "{entry}: {w:?}");
+    }
+    let far = r#"{"version": 1, "assignments": {"ps1": {"due": "9999-12-31T23:00:00Z"}}}"#;
+    fs::write(r.join("c/outbound").join(FILE_NAME), far).unwrap();
+    let mut w = Vec::new();
+    assert!(read_course(r, "c", &mut w).unwrap().due.is_empty());
+    assert!(w[0].contains("out of range"), "{w:?}");
+}
