@@ -213,7 +213,8 @@ impl BackdateCheck {
         name: &str,
         claimed: NaiveDateTime,
     ) -> Option<Backdated> {
-        self.graded_by_seal(student, name, claimed).map(|(_, why)| why)
+        self.graded_by_seal(student, name, claimed)
+            .map(|(_, why)| why)
     }
 
     /// The time nbgrader grades `student`'s submission `name` by, when it is not the
@@ -342,14 +343,23 @@ mod tests {
         let due = at("2024-03-01 12:00:00 UTC");
         let secs = chrono::Duration::seconds;
         let mut passes = DuePasses::new();
-        assert_eq!(seal_refutes(due - secs(1), due + secs(3), 300, &passes), None);
+        assert_eq!(
+            seal_refutes(due - secs(1), due + secs(3), 300, &passes),
+            None
+        );
         let over = seal_refutes(due - secs(1), due + secs(400), 300, &passes).unwrap();
         assert_eq!((over.late_by, over.absent_at), (401, None));
         // The pass covering the due date completed 2 s after it.
         passes.insert(due, due + secs(2));
         // There at the due date: sealed by that pass.
-        assert_eq!(seal_refutes(due - secs(5), due + secs(1), 300, &passes), None);
-        assert_eq!(seal_refutes(due - secs(5), due + secs(2), 300, &passes), None);
+        assert_eq!(
+            seal_refutes(due - secs(5), due + secs(1), 300, &passes),
+            None
+        );
+        assert_eq!(
+            seal_refutes(due - secs(5), due + secs(2), 300, &passes),
+            None
+        );
         // Planted after it: sealed later, though within the tolerance of its claim.
         let plant = seal_refutes(due - secs(1), due + secs(4), 300, &passes).unwrap();
         let absent = AbsentAtDue {
@@ -362,7 +372,10 @@ mod tests {
              that due date completed at 2024-03-01 12:00:02 UTC without it"
         ));
         // A claim after the due date is not contradicted by its pass.
-        assert_eq!(seal_refutes(due + secs(1), due + secs(9), 300, &passes), None);
+        assert_eq!(
+            seal_refutes(due + secs(1), due + secs(9), 300, &passes),
+            None
+        );
         assert_eq!("claim".parse::<GradeTime>().unwrap(), GradeTime::Claim);
         assert!("ctime".parse::<GradeTime>().is_err());
     }

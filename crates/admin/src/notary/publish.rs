@@ -82,6 +82,7 @@ pub fn write_index(
         "updated": now(),
         "seals": seals,
         "deadlines": deadlines,
+        "due_passes": state.due_passes_json(),
     });
     write_json(&course.dir().join(COPY_DIR), INDEX_FILE, &index)
 }
