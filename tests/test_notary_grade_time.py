@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -22,14 +23,15 @@ UTC = datetime.timezone.utc
 STAMP = "%Y-%m-%d %H:%M:%S.%f UTC"
 
 
-def plant(course, student: str, claimed: datetime.datetime, tag: str = "planted") -> Path:
-    """``student``'s real submission moved to a name claiming ``claimed`` (what a student
-    writing their inbox directly can do), its timestamp.txt to match."""
-    (real,) = submissions(course, student)
+def plant(course, student: str, claimed: datetime.datetime, src: Optional[Path] = None) -> Path:
+    """``src`` (else ``student``'s only submission) moved to a name claiming ``claimed``, its
+    timestamp.txt to match: what a student writing their inbox directly can do."""
+    if src is None:
+        (src,) = submissions(course, student)
     stamp = claimed.strftime(STAMP)
-    planted = inbox(course, student) / f"ps1+{stamp}+{tag}"
-    real.rename(planted)
-    (planted / "timestamp.txt").write_text(stamp)
+    (src / "timestamp.txt").write_text(stamp)
+    planted = inbox(course, student) / f"ps1+{stamp}+planted"
+    src.rename(planted)
     return planted
 
 
@@ -201,8 +203,9 @@ def test_a_plant_seconds_after_a_due_date_is_late_and_one_there_at_it_is_not(vol
         # before it.
         coverage = wait_for(covered, timeout=60)
         planted_at = datetime.datetime.now(UTC)
-        shutil.copytree(bob_first, inbox(course, "bob") / ".tmp-plant")
-        planted = plant_named(course, "bob", ".tmp-plant", due - datetime.timedelta(seconds=1))
+        copy = inbox(course, "bob") / ".tmp-plant"
+        shutil.copytree(bob_first, copy)
+        planted = plant(course, "bob", due - datetime.timedelta(seconds=1), copy)
         # A few seconds after the due date, well within the tolerance of its claim.
         assert (planted_at - due).total_seconds() < 10, (coverage, planted_at)
 
@@ -249,16 +252,6 @@ def test_a_plant_seconds_after_a_due_date_is_late_and_one_there_at_it_is_not(vol
     assert (collected(course, "bob") / "timestamp.txt").read_text() == (
         bob_first / "timestamp.txt"
     ).read_text(), out
-
-
-def plant_named(course, student: str, name: str, claimed: datetime.datetime) -> Path:
-    """Rename ``inbox/name`` to a submission claiming ``claimed`` (timestamp.txt to match)."""
-    stamp = claimed.strftime(STAMP)
-    src = inbox(course, student) / name
-    (src / "timestamp.txt").write_text(stamp)
-    planted = inbox(course, student) / f"ps1+{stamp}+planted"
-    src.rename(planted)
-    return planted
 
 
 def test_status_refuses_an_unknown_grade_time(released):

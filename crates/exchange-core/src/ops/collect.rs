@@ -161,12 +161,15 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
         return Ok(out);
     };
     let check = BackdateCheck::for_course(&course, req.backdate_tolerance, &mut out.warnings);
-    if req.grade_time == GradeTime::Seal && check.seals().is_none() {
+    let index = crate::seals::SealIndex::path(&course);
+    // An index that exists but could not be read was warned about by `for_course`.
+    let absent = matches!(safefs::lkind(&index), Ok(None));
+    if req.grade_time == GradeTime::Seal && check.seals().is_none() && absent {
         out.warnings.push(format!(
             "the notary has sealed nothing in course {:?} ({} is absent): every submission \
              is graded by its claimed time (grade_time 'seal' needs `nbgrader-k8s notary run`)",
             req.course,
-            crate::seals::SealIndex::path(&course).display()
+            index.display()
         ));
     }
     if req.before_duedate && check.seals().is_some() {
