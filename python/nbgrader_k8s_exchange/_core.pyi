@@ -21,7 +21,7 @@ Conventions shared by every function:
   like ``CourseDirectory.ignore`` / ``CourseDirectory.include`` (include applies to files only).
 """
 
-from typing import Optional, Sequence
+from typing import Literal, Optional, Sequence
 
 from ._types import (
     Collected,
@@ -195,6 +195,7 @@ def collect(
     limits: Optional[Limits] = None,
     backdate_tolerance: Optional[int] = None,
     groupshared: bool = False,
+    grade_time: Literal["seal", "claim"] = "seal",
 ) -> Collected: ...
 def check_root(root: str) -> None: ...
 def remove_submissions(

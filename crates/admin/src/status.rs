@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use chrono::NaiveDateTime;
+use exchange_core::backdate::{BackdateCheck, GradeTime, DEFAULT_TOLERANCE};
 use exchange_core::deadlines::{self, CourseDeadlines, Due, StudentDeadlines};
 use exchange_core::ids::{problem, IdKind};
 use exchange_core::ops::list::{list_inbound, SubmissionGroup};
@@ -29,7 +30,10 @@ use crate::roster::{gradebook_due_dates, gradebook_students};
         applied), how many resubmissions (submissions beyond each student's first), \
         how many students have feedback released for their newest submission, and the last \
         submission. With ASSIGNMENT, one row per student follows, with their due date and how \
-        late their newest submission is. Times are UTC. Where the notary runs \
+        late their newest submission is. A submission is late by the time nbgrader grades it \
+        by (as collect writes it): its claimed time, or with --grade-time seal (the default) \
+        the notary's seal time where that contradicts the claim (docs/receipts.md); LATE \
+        says \"yes (seal)\" then. Times are UTC. Where the notary runs \
         (`nbgrader-k8s notary run`), the largest student inboxes it measured follow, with \
         those past its warning threshold marked.",
     after_help = "Examples:\n  \
@@ -53,6 +57,43 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The time a submission is judged by, as `Exchange.grade_time`: `seal` (the notary's
+    /// seal time where it contradicts the claim) or `claim`.
+    #[arg(long, default_value = "seal", value_parser = parse_grade_time, value_name = "seal|claim")]
+    pub grade_time: GradeTime,
+    /// Seconds a claim may precede its seal, as `Exchange.backdate_tolerance`.
+    #[arg(long, default_value_t = DEFAULT_TOLERANCE, value_name = "SECONDS")]
+    pub backdate_tolerance: u64,
+}
+
+fn parse_grade_time(text: &str) -> Result<GradeTime, String> {
+    text.parse()
+        .map_err(|e: exchange_core::Error| e.to_string())
+}
+
+/// How `status` times a student's newest submission: the rule collect writes by.
+struct Grading {
+    check: BackdateCheck,
+    grade_time: GradeTime,
+}
+
+impl Grading {
+    /// The time `student`'s submission is graded by, and whether that is its seal's.
+    fn time_of(
+        &self,
+        student: &str,
+        sub: &exchange_core::ops::list::Submission,
+        claimed: NaiveDateTime,
+    ) -> (NaiveDateTime, bool) {
+        let name = Path::new(&sub.path).file_name().unwrap_or_default();
+        let by_seal = (self.grade_time == GradeTime::Seal)
+            .then(|| {
+                self.check
+                    .graded_by_seal(student, &name.to_string_lossy(), claimed)
+            })
+            .flatten();
+        by_seal.map_or((claimed, false), |(sealed, _)| (sealed, true))
+    }
 }
 
 /// One student's state on one assignment.
@@ -69,6 +110,8 @@ struct StudentRow {
     extension: bool,
     /// How late the newest submission is (zero when on time).
     late_by: Option<chrono::Duration>,
+    /// The time the newest is graded by, and whether it is its seal's (not its claim).
+    graded: Option<(NaiveDateTime, bool)>,
     feedback: bool,
 }
 
@@ -138,6 +181,14 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         Some(roster) => roster,
         None => student_dirs(&course, &mut published_warnings)?,
     };
+    let grading = Grading {
+        check: BackdateCheck::for_course(
+            &course,
+            Some(args.backdate_tolerance),
+            &mut published_warnings,
+        ),
+        grade_time: args.grade_time,
+    };
     let mut names: BTreeSet<String> = released.clone();
     names.extend(dues.keys().cloned());
     names.extend(listing.assignments.iter().map(|g| g.assignment_id.clone()));
@@ -171,6 +222,7 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
             &roster,
             &groups,
             &mut extensions,
+            &grading,
         ));
     }
     warn_all(None, &published_warnings);
@@ -294,6 +346,7 @@ fn assignment_row(
     roster: &[String],
     groups: &[&SubmissionGroup],
     extensions: &mut Extensions<'_>,
+    grading: &Grading,
 ) -> AssignmentRow {
     let course_due = CourseDeadlines {
         due: due.map(|d| (name.to_string(), d)).into_iter().collect(),
@@ -312,7 +365,10 @@ fn assignment_row(
                 .max_by_key(|s| (timestamp::parse(&s.timestamp).ok(), s.timestamp.clone()));
             let newest_at = newest.and_then(|s| timestamp::parse(&s.timestamp).ok());
             let own = Due::of(name, &course_due, extensions.of(student));
-            let late_by = newest_at.and_then(|at| own.late_by(at));
+            let graded = newest
+                .zip(newest_at)
+                .map(|(sub, at)| grading.time_of(student, sub, at));
+            let late_by = graded.and_then(|(at, _)| own.late_by(at));
             StudentRow {
                 student: student.to_string(),
                 submissions: subs.len(),
@@ -322,6 +378,7 @@ fn assignment_row(
                 due: own.due,
                 extension: own.extension.is_some(),
                 late_by,
+                graded,
                 feedback: newest.is_some_and(|s| s.has_exchange_feedback),
             }
         })
@@ -369,6 +426,8 @@ fn row_json(r: &AssignmentRow, with_students: bool) -> serde_json::Value {
                     "due": iso(s.due),
                     "extension": s.extension,
                     "late_by_seconds": s.late_by.map(|l| l.num_seconds()),
+                    "graded_utc": iso(s.graded.map(|g| g.0)),
+                    "graded_by": s.graded.map(|g| if g.1 { "seal" } else { "claim" }),
                     "feedback_released": s.feedback,
                 })
             })
@@ -422,10 +481,10 @@ fn student_table(row: &AssignmentRow) -> Table {
             s.submissions.to_string(),
             short(s.newest_at),
             short(s.due) + if s.extension { " (extension)" } else { "" },
-            if s.submissions == 0 {
-                "-".into()
-            } else {
-                yes(s.late)
+            match (s.submissions, s.graded) {
+                (0, _) => "-".into(),
+                (_, Some((_, true))) if s.late => "yes (seal)".into(),
+                _ => yes(s.late),
             },
             match s.late_by {
                 Some(l) if l > chrono::Duration::zero() => deadlines::describe(l),

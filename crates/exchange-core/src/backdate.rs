@@ -22,7 +22,9 @@
 //! * A claim *later* than the truth is not backdating and is not flagged (collect orders
 //!   by the claim; a student who post-dates only hurts themselves with `--before-duedate`).
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::NaiveDateTime;
 
@@ -46,6 +48,21 @@ pub struct BackdateCheck {
     seals: Option<SealIndex>,
 }
 
+/// When the notary's pass covering each due date completed (docs/notary.md §7): due time ->
+/// completion, both UTC. A pass covers a due date when it started more than the volume's
+/// attribute cache after it, listed every inbox and sealed what it found (nothing deferred,
+/// no look failed): a submission there at the due date was sealed by its end.
+pub type DuePasses = BTreeMap<NaiveDateTime, NaiveDateTime>;
+
+/// The due date a seal showed a submission was not there for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbsentAtDue {
+    /// The due date the submission claims to precede.
+    pub due: NaiveDateTime,
+    /// When the notary's pass covering it completed, without having seen the submission.
+    pub covered: NaiveDateTime,
+}
+
 /// A submission found backdated: what it claims and how much later it changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backdated {
@@ -57,10 +74,83 @@ pub struct Backdated {
     pub tolerance: u64,
     /// Whether the notary's sealed time was the observed one (else the newest ctime).
     pub by_seal: bool,
+    /// Within the tolerance, but sealed after the pass covering a due date it claims to
+    /// precede: it was not there when that due date passed.
+    pub absent_at: Option<AbsentAtDue>,
+}
+
+/// Which time nbgrader grades a submission by (`Exchange.grade_time`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GradeTime {
+    /// The notary's seal time where the seal contradicts the claim ([`seal_refutes`]);
+    /// the claim elsewhere.
+    #[default]
+    Seal,
+    /// The claimed time, always (the behaviour before the notary decided).
+    Claim,
+}
+
+impl FromStr for GradeTime {
+    type Err = crate::error::Error;
+
+    fn from_str(s: &str) -> crate::error::Result<Self> {
+        match s {
+            "seal" => Ok(GradeTime::Seal),
+            "claim" => Ok(GradeTime::Claim),
+            other => Err(crate::error::Error::InvalidArgument(format!(
+                "grade_time must be 'seal' or 'claim', not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The seal rule, its one home (notary-spec §6, §7): whether the notary's `sealed` time
+/// contradicts the `claimed` one. It does when the seal came more than `tolerance` seconds
+/// after the claim, or when the claim is at or before a due date of `passes` whose covering
+/// pass completed before the seal (the submission was not there when the due date passed).
+/// collect, `status` and the notary's deadline snapshots all judge through this.
+pub fn seal_refutes(
+    claimed: NaiveDateTime,
+    sealed: NaiveDateTime,
+    tolerance: u64,
+    passes: &DuePasses,
+) -> Option<Backdated> {
+    let late_by = (sealed - claimed).num_seconds();
+    let found = |absent_at| Backdated {
+        claimed,
+        late_by,
+        tolerance,
+        by_seal: true,
+        absent_at,
+    };
+    if late_by > i64::try_from(tolerance).unwrap_or(i64::MAX) {
+        return Some(found(None));
+    }
+    passes
+        .range(claimed..)
+        .find(|(_, covered)| **covered < sealed)
+        .map(|(due, covered)| {
+            found(Some(AbsentAtDue {
+                due: *due,
+                covered: *covered,
+            }))
+        })
 }
 
 impl fmt::Display for Backdated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(absent) = self.absent_at {
+            return write!(
+                f,
+                "claims {} UTC, at or before the due date {} UTC, but the notary's pass \
+                 covering that due date completed at {} UTC without it; first seen {} s after \
+                 its claim (rule: the notary's seal, pass at the due date)",
+                self.claimed.format("%Y-%m-%d %H:%M:%S"),
+                absent.due.format("%Y-%m-%d %H:%M:%S"),
+                absent.covered.format("%Y-%m-%d %H:%M:%S"),
+                self.late_by
+            );
+        }
         let (who, rule) = if self.by_seal {
             ("the notary first saw it", "rule: the notary's seal")
         } else {
@@ -118,25 +208,41 @@ impl BackdateCheck {
     }
 
     /// The on-time rule's second half (notary-spec §6): where the index has `student`'s
-    /// submission `name`, Some when it was sealed more than the tolerance (the check's, or
-    /// [`DEFAULT_TOLERANCE`] with the check off) after the `claimed` time. None when it has
-    /// no seal (the claim alone decides), the seal is in time, or it was migrated.
+    /// submission `name`, Some when its seal contradicts the `claimed` time
+    /// ([`seal_refutes`], with the check's tolerance or [`DEFAULT_TOLERANCE`] with the check
+    /// off). None when it has no seal (the claim alone decides), the seal agrees, or it was
+    /// migrated.
     pub fn sealed_late(
         &self,
         student: &str,
         name: &str,
         claimed: NaiveDateTime,
     ) -> Option<Backdated> {
-        let seal = self.seals.as_ref()?.get(student, name)?;
-        let tolerance = self.seal_tolerance();
-        let late_by = (seal.sealed - claimed).num_seconds();
-        let over = late_by > i64::try_from(tolerance).unwrap_or(i64::MAX);
-        (over && !self.migrated.contains(student, name)).then_some(Backdated {
+        self.graded_by_seal(student, name, claimed)
+            .map(|(_, why)| why)
+    }
+
+    /// The time nbgrader grades `student`'s submission `name` by, when it is not the
+    /// `claimed` one: the notary's seal time, with why the seal contradicts the claim
+    /// ([`seal_refutes`]). None where the claim stands (no seal, the seal agrees, migrated).
+    pub fn graded_by_seal(
+        &self,
+        student: &str,
+        name: &str,
+        claimed: NaiveDateTime,
+    ) -> Option<(NaiveDateTime, Backdated)> {
+        let index = self.seals.as_ref()?;
+        let seal = index.get(student, name)?;
+        if self.migrated.contains(student, name) {
+            return None;
+        }
+        let found = seal_refutes(
             claimed,
-            late_by,
-            tolerance,
-            by_seal: true,
-        })
+            seal.sealed,
+            self.seal_tolerance(),
+            index.due_passes(),
+        )?;
+        Some((seal.sealed, found))
     }
 
     /// What the notary saw happen to `student`'s submission `name`, which is present, after
@@ -178,9 +284,8 @@ impl BackdateCheck {
     /// Judge `student`'s submission `name` claiming `claimed`, whose newest ctime is
     /// `observed` (seconds since the epoch). Some when it is backdated.
     ///
-    /// Where the notary's index has the submission, `observed` is its sealed time instead
-    /// (notary-spec §6: on time iff claimed < due and sealed - claimed <= tolerance); the
-    /// result says which rule was used.
+    /// Where the notary's index has the submission, its seal decides instead of `observed`
+    /// ([`seal_refutes`]); the result says which rule was used.
     pub fn judge(
         &self,
         student: &str,
@@ -189,15 +294,20 @@ impl BackdateCheck {
         observed: i64,
     ) -> Option<Backdated> {
         let tolerance = self.tolerance?;
-        let seal = self.seals.as_ref().and_then(|s| s.get(student, name));
-        let observed = seal.map_or(observed, |s| s.sealed.and_utc().timestamp());
+        if let Some(index) = &self.seals {
+            if let Some(seal) = index.get(student, name) {
+                let found = seal_refutes(claimed, seal.sealed, tolerance, index.due_passes());
+                return found.filter(|_| !self.migrated.contains(student, name));
+            }
+        }
         let late_by = observed.saturating_sub(claimed.and_utc().timestamp());
         let over = late_by > i64::try_from(tolerance).unwrap_or(i64::MAX);
         (over && !self.migrated.contains(student, name)).then_some(Backdated {
             claimed,
             late_by,
             tolerance,
-            by_seal: seal.is_some(),
+            by_seal: false,
+            absent_at: None,
         })
     }
 
@@ -240,6 +350,48 @@ mod tests {
         assert_eq!(off.judge("a", "n", claimed, i64::MAX), None);
         let huge = BackdateCheck::new(Some(u64::MAX), MigratedRecord::default());
         assert_eq!(huge.judge("a", "n", claimed, i64::MAX), None);
+    }
+
+    #[test]
+    fn the_seal_refutes_a_claim_over_the_tolerance_or_absent_at_a_covered_due_date() {
+        let due = at("2024-03-01 12:00:00 UTC");
+        let secs = chrono::Duration::seconds;
+        let mut passes = DuePasses::new();
+        assert_eq!(
+            seal_refutes(due - secs(1), due + secs(3), 300, &passes),
+            None
+        );
+        let over = seal_refutes(due - secs(1), due + secs(400), 300, &passes).unwrap();
+        assert_eq!((over.late_by, over.absent_at), (401, None));
+        // The pass covering the due date completed 2 s after it.
+        passes.insert(due, due + secs(2));
+        // There at the due date: sealed by that pass.
+        assert_eq!(
+            seal_refutes(due - secs(5), due + secs(1), 300, &passes),
+            None
+        );
+        assert_eq!(
+            seal_refutes(due - secs(5), due + secs(2), 300, &passes),
+            None
+        );
+        // Planted after it: sealed later, though within the tolerance of its claim.
+        let plant = seal_refutes(due - secs(1), due + secs(4), 300, &passes).unwrap();
+        let absent = AbsentAtDue {
+            due,
+            covered: due + secs(2),
+        };
+        assert_eq!((plant.late_by, plant.absent_at), (5, Some(absent)));
+        assert!(plant.to_string().contains(
+            "at or before the due date 2024-03-01 12:00:00 UTC, but the notary's pass covering \
+             that due date completed at 2024-03-01 12:00:02 UTC without it"
+        ));
+        // A claim after the due date is not contradicted by its pass.
+        assert_eq!(
+            seal_refutes(due + secs(1), due + secs(9), 300, &passes),
+            None
+        );
+        assert_eq!("claim".parse::<GradeTime>().unwrap(), GradeTime::Claim);
+        assert!("ctime".parse::<GradeTime>().is_err());
     }
 
     #[test]

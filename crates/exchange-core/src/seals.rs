@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
+use crate::backdate::DuePasses;
 use crate::error::{Error, Result};
 use crate::layout::Course;
 use crate::safefs::{self, Kind};
@@ -90,6 +91,21 @@ pub struct DeadlineSnapshot {
 pub struct SealIndex {
     seals: BTreeMap<(String, String), Seal>,
     deadlines: HashMap<(String, String), DeadlineSnapshot>,
+    due_passes: DuePasses,
+}
+
+/// The index's `due_passes`: `{"DUE": {"started", "completed"}}` (RFC 3339), as due ->
+/// completed. An entry that does not parse is left out (its due date then has no pass).
+fn due_passes_from(doc: &Value) -> DuePasses {
+    let Some(all) = doc.get("due_passes").and_then(Value::as_object) else {
+        return DuePasses::new();
+    };
+    all.iter()
+        .filter_map(|(due, v)| {
+            let completed = v.get("completed").and_then(Value::as_str)?;
+            Some((parse_time(due)?, parse_time(completed)?))
+        })
+        .collect()
 }
 
 /// The name of a snapshot copy under [`COPIES_DIR`].
@@ -255,7 +271,16 @@ impl SealIndex {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(SealIndex { seals, deadlines })
+        Ok(SealIndex {
+            seals,
+            deadlines,
+            due_passes: due_passes_from(doc),
+        })
+    }
+
+    /// When the notary's pass covering each due date completed.
+    pub fn due_passes(&self) -> &DuePasses {
+        &self.due_passes
     }
 
     /// The deadline snapshot of `student`'s `assignment`, if the notary took one.

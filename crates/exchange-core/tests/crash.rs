@@ -160,6 +160,7 @@ fn run_once(op: &str, dir: &Path, i: u64) {
                     duedate: None,
                     filter: Filter::everything(),
                     backdate_tolerance: Some(300),
+                    grade_time: exchange_core::backdate::GradeTime::Seal,
                     group_shared: false,
                 })
                 .unwrap();

@@ -392,9 +392,13 @@ fn list_cached<'py>(
 /// backdated: ...``, unless ``{course}/.nbk8s-migrated`` records it; it is still collected.
 /// Leftover staging and trash (older than an hour) beside a destination are removed.
 /// With ``groupshared`` (``CourseDirectory.groupshared``) the copy is group-writable:
-/// directories 2775, files 0664 (else 0755/0644).
+/// directories 2775, files 0664 (else 0755/0644). With ``grade_time="seal"`` (the default),
+/// a submission whose notary seal contradicts its claim gets the seal's time in its
+/// ``timestamp.txt`` and a warning ``student "s": {path} graded by its seal time ...``;
+/// without a notary index one warning says every claim stands. ``"claim"`` always writes
+/// the claim.
 #[pyfunction]
-#[pyo3(signature = (root, course, assignment, course_dir, directory_structure, submitted_directory, *, students=None, update=false, before_duedate=false, duedate=None, ignore=Vec::new(), include=vec!["*".to_string()], limits=None, backdate_tolerance=None, groupshared=false))]
+#[pyo3(signature = (root, course, assignment, course_dir, directory_structure, submitted_directory, *, students=None, update=false, before_duedate=false, duedate=None, ignore=Vec::new(), include=vec!["*".to_string()], limits=None, backdate_tolerance=None, groupshared=false, grade_time="seal"))]
 #[allow(clippy::too_many_arguments)]
 fn collect<'py>(
     py: Python<'py>,
@@ -413,7 +417,9 @@ fn collect<'py>(
     limits: Option<&Bound<'py, PyDict>>,
     backdate_tolerance: Option<u64>,
     groupshared: bool,
+    grade_time: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let grade_time = grade_time.parse().map_err(|e| to_py_err(py, e))?;
     let req = collect_op::CollectRequest {
         root: &root,
         course: &course,
@@ -429,6 +435,7 @@ fn collect<'py>(
         duedate: duedate.as_deref(),
         filter: filter(ignore, include, limits)?,
         backdate_tolerance,
+        grade_time,
         group_shared: groupshared,
     };
     let r = run(py, || collect_op::collect(&req))?;

@@ -49,6 +49,7 @@ class ExchangeCollect(Exchange, ABCExchangeCollect):
             limits=self.limits(),
             backdate_tolerance=self.backdate_tolerance,
             groupshared=self.coursedir.groupshared,
+            grade_time=self.grade_time,
         )
         records = result["records"]
         if not records:

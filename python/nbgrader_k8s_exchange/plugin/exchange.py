@@ -100,6 +100,25 @@ class Exchange(ABCExchange):
         ),
     ).tag(config=True)
 
+    grade_time = Enum(
+        ["seal", "claim"],
+        default_value="seal",
+        help=dedent(
+            """
+            The time a collected submission is graded by (its `timestamp.txt`, which
+            nbgrader's gradebook timestamp and late penalty use, through autograde and
+            `nbgrader export`). 'seal' (the default): where the notary sealed the submission
+            and its seal contradicts the time the submission claims (first seen more than
+            `backdate_tolerance` after the claim, or not there when the notary's pass at a due
+            date the claim precedes had completed), the seal's time, and collect names the
+            student and says why; everywhere else the claim. Without a notary (no
+            {course}/.nbk8s-notary/index.json) every claim stands and collect says so once.
+            'claim': always the claimed time (the seal is only a warning), as before
+            the notary decided. See docs/receipts.md and docs/notary.md.
+            """
+        ),
+    ).tag(config=True)
+
     late_submissions = Enum(
         ["accept", "warn", "refuse"],
         default_value="warn",

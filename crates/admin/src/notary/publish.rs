@@ -94,6 +94,7 @@ pub fn index_doc(course_id: &str, state: &CourseState, head: &str, seq: Option<u
         "updated": now(),
         "seals": seals,
         "deadlines": deadlines,
+        "due_passes": state.due_passes_json(),
     })
 }
 

@@ -198,6 +198,11 @@ fn detail(rec: &Value) -> String {
         "feedback_released" => format!("key {}", s(rec, "key")),
         "fetched" => format!("reported by the student: {}", s(rec, "reported")),
         "restart" => "notary started".to_string(),
+        "due_pass" => format!(
+            "due date {} covered: pass started {}",
+            s(rec, "due"),
+            s(rec, "started")
+        ),
         "deadline_snapshot" => {
             let kept = match (
                 rec.get("submission").and_then(Value::as_str),

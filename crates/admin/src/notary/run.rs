@@ -39,7 +39,10 @@ use super::{notary_home, parse_size};
         within interval x recheck-every (plus one pass). At each student's published due \
         date (extension included) plus --deadline-grace, the newest submission sealed on \
         time is copied to {course}/.nbk8s-notary/deadline/{student}/{assignment}/ and \
-        recorded (deadline_snapshot), for collect --before-duedate. A SIGKILL at any moment is safe: a \
+        recorded (deadline_snapshot), for collect --before-duedate. A pass is also taken at each \
+        due date and again --attr-cache after it: the first complete pass that late covers the \
+        due date (a due_pass record), and a submission claimed before it but sealed after that \
+        pass is late. A SIGKILL at any moment is safe: a \
         torn last ledger line is cut on restart and that pass redone. Logs are one JSON \
         object per line on stderr.",
     after_help = "Examples:\n  \
@@ -98,7 +101,18 @@ pub struct RunArgs {
     #[arg(long, default_value = "300s", value_parser = crate::duration::parse,
           env = "NBGRADER_K8S_NOTARY_BACKDATE_TOLERANCE")]
     pub backdate_tolerance: Duration,
+    /// How long the volume's clients may cache attributes (NFS `actimeo`, or `acdirmax`):
+    /// a pass is taken at each due date and again this long after it; the second is the
+    /// pass that covers the due date (every submission there at the due date is sealed by
+    /// its end; one sealed later that claims an earlier time is late).
+    #[arg(long, default_value = "3s", value_parser = crate::duration::parse,
+          env = "NBGRADER_K8S_NOTARY_ATTR_CACHE")]
+    pub attr_cache: Duration,
 }
+
+/// How long after the attribute cache the pass covering a due date is woken (the sleep's
+/// own slack).
+const COVER_MARGIN: Duration = Duration::from_millis(250);
 
 /// One course as the running notary holds it.
 struct CourseRun {
@@ -268,6 +282,10 @@ impl Notary {
     /// One pass over every course; returns the records appended.
     pub fn pass(&mut self) -> u64 {
         let started = Instant::now();
+        let cover = Cover {
+            started: chrono::Utc::now().naive_utc(),
+            attr_cache: chrono_secs(self.settings.args.attr_cache),
+        };
         metrics::progress();
         self.metrics.lock().expect("metrics lock").pass_started_unix =
             Some(chrono::Utc::now().timestamp());
@@ -299,10 +317,10 @@ impl Notary {
             settings.sealed_before = run.ledger.len();
             run.errors = 0;
             run.deferred = 0;
-            appended += course_pass(id, run, &settings, snaps);
+            appended += course_pass(id, run, &settings, snaps, cover);
             if recheck {
                 settings.redigest = true;
-                appended += course_pass(id, run, &settings, snaps);
+                appended += course_pass(id, run, &settings, snaps, cover);
             }
         }
         self.courses.retain(|id, _| ids.binary_search(id).is_ok());
@@ -345,6 +363,25 @@ impl Notary {
         }
     }
 
+    /// The next instant after `now` a pass is due for a due date of some course: the due
+    /// date itself, the pass covering it (the attribute cache later) and its snapshot (the
+    /// grace later).
+    pub fn next_wake(&self, now: chrono::NaiveDateTime) -> Option<chrono::NaiveDateTime> {
+        let args = &self.settings.args;
+        let offsets = [
+            chrono::Duration::milliseconds(50),
+            chrono_secs(args.attr_cache + COVER_MARGIN),
+            chrono_secs(args.deadline_grace) + chrono::Duration::milliseconds(50),
+        ];
+        self.courses
+            .values()
+            .flat_map(|run| run.deadlines.due_times())
+            .flat_map(|due| offsets.map(|o| due.checked_add_signed(o)))
+            .flatten()
+            .filter(|at| *at > now)
+            .min()
+    }
+
     fn update_metrics(&self, took: Duration, appended: u64) {
         let mut m = self.metrics.lock().expect("metrics lock");
         m.passes = self.passes;
@@ -382,8 +419,55 @@ impl Notary {
     }
 }
 
-/// One pass over one course: observe, append, take the deadline snapshots due, publish.
-fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: SnapSettings) -> u64 {
+/// A std duration as chrono's (saturating).
+fn chrono_secs(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// What a pass needs to record the due dates it covers.
+#[derive(Debug, Clone, Copy)]
+struct Cover {
+    /// When the pass started (the notary's clock).
+    started: chrono::NaiveDateTime,
+    /// `--attr-cache`.
+    attr_cache: chrono::Duration,
+}
+
+/// The `due_pass` records of this pass for the course: every due date at least the
+/// attribute cache before the pass started and not covered yet, when the pass looked at
+/// every inbox and sealed all it found (no look failed, no inbox deferred). What was there
+/// at such a due date was sealed by now, so a later seal contradicts a claim before it.
+fn cover_due_dates(
+    run: &CourseRun,
+    observed: &observe::Observed,
+    cover: Cover,
+) -> Vec<Map<String, Value>> {
+    if observed.errors > 0 || observed.deferred > 0 {
+        return Vec::new();
+    }
+    let started = exchange_core::deadlines::rfc3339(&cover.started);
+    run.deadlines
+        .due_times()
+        .into_iter()
+        .filter(|due| {
+            due.checked_add_signed(cover.attr_cache)
+                .is_some_and(|at| at <= cover.started)
+        })
+        .map(|due| exchange_core::deadlines::rfc3339(&due))
+        .filter(|due| !run.state.due_passes.contains_key(due))
+        .map(|due| observe::record("due_pass", json!({"due": due, "started": started})))
+        .collect()
+}
+
+/// One pass over one course: observe, append, record the due dates covered, take the
+/// deadline snapshots due, publish.
+fn course_pass(
+    id: &str,
+    run: &mut CourseRun,
+    settings: &PassSettings,
+    snaps: SnapSettings,
+    cover: Cover,
+) -> u64 {
     let mut observed = observe::observe(&run.course, id, &run.state, &mut run.watch, settings);
     run.errors += observed.errors;
     run.deferred = observed.deferred;
@@ -395,6 +479,10 @@ fn course_pass(id: &str, run: &mut CourseRun, settings: &PassSettings, snaps: Sn
     };
     if let Some(root) = run.course.dir().parent() {
         run.deadlines.refresh(root, id, &observed);
+    }
+    let covered = cover_due_dates(run, &observed, cover);
+    if !covered.is_empty() {
+        written.extend(append(id, run, covered).unwrap_or_default());
     }
     let now = chrono::Utc::now().naive_utc();
     let snapshots = run.deadlines.take(&run.course, &run.state, snaps, now);
@@ -473,6 +561,12 @@ fn log_record(id: &str, rec: &Value) {
             "returned",
             json!({"course": id, "student": rec["student"], "submission": rec["submission"],
                    "matches": rec["matches"]}),
+        ),
+        "due_pass" => log(
+            "info",
+            "due_pass",
+            json!({"course": id, "due": rec["due"], "started": rec["started"],
+                   "completed": rec["time"]}),
         ),
         "deadline_snapshot" => log(
             if rec.get("not_kept").is_some() {
@@ -559,6 +653,7 @@ pub fn run(root: &Path, args: &RunArgs) -> anyhow::Result<u8> {
                "recheck_every": args.recheck_every, "keep_sealed": args.keep_sealed,
                "deadline_grace_seconds": args.deadline_grace.as_secs(),
                "backdate_tolerance_seconds": args.backdate_tolerance.as_secs(),
+               "attr_cache_seconds": args.attr_cache.as_secs_f64(),
                "listen": args.listen}),
     );
     loop {
@@ -567,8 +662,12 @@ pub fn run(root: &Path, args: &RunArgs) -> anyhow::Result<u8> {
         if args.once {
             return Ok(u8::from(notary.skipped > 0));
         }
-        if let Some(rest) = args.interval.checked_sub(started.elapsed()) {
-            std::thread::sleep(rest);
+        let mut rest = args.interval.saturating_sub(started.elapsed());
+        // A due date (or its covering pass, or its snapshot) before then gets its own pass.
+        let now = chrono::Utc::now().naive_utc();
+        if let Some(wake) = notary.next_wake(now) {
+            rest = rest.min((wake - now).to_std().unwrap_or_default());
         }
+        std::thread::sleep(rest);
     }
 }

@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{Duration, NaiveDateTime};
+use exchange_core::backdate::{seal_refutes, DuePasses};
 use exchange_core::deadlines::{self, CourseDeadlines, Due, StudentDeadlines};
 use exchange_core::layout::Course;
 use exchange_core::ops::place::replace_dir;
@@ -76,6 +77,19 @@ impl DeadlineWatch {
         }
     }
 
+    /// Every due date of the course: course-wide and each student's own (extensions).
+    pub fn due_times(&self) -> std::collections::BTreeSet<NaiveDateTime> {
+        let mut out: std::collections::BTreeSet<_> = self.course.due.values().copied().collect();
+        for theirs in self.students.values() {
+            out.extend(
+                deadlines::all_due(&self.course, theirs)
+                    .into_iter()
+                    .filter_map(|d| d.due),
+            );
+        }
+        out
+    }
+
     /// `student`'s due date for `assignment`.
     fn due(&self, student: &str, assignment: &str) -> Option<NaiveDateTime> {
         let none = StudentDeadlines::default();
@@ -117,17 +131,26 @@ impl DeadlineWatch {
 }
 
 /// Whether `seal` counts as on time for `due`: claimed at or before it (as collect counts),
-/// sealed within the tolerance of the claim, and not gone (deleted, removed) by then.
-fn on_time(seal: &Seal, due: NaiveDateTime, tolerance: Duration) -> Option<NaiveDateTime> {
+/// its seal not contradicting the claim (the rule collect and `status` use:
+/// [`seal_refutes`], with the passes that covered due dates), and not gone (deleted,
+/// removed) by then.
+fn on_time(
+    seal: &Seal,
+    due: NaiveDateTime,
+    tolerance: Duration,
+    passes: &DuePasses,
+) -> Option<NaiveDateTime> {
     let claimed = timestamp::parse(&seal.claimed).ok()?;
     let sealed = deadlines::parse_rfc3339(&seal.sealed)?;
+    let tolerance = u64::try_from(tolerance.num_seconds()).unwrap_or(0);
     let gone_before = seal.state == SealState::Vanished
         && seal
             .changed_at
             .as_deref()
             .and_then(deadlines::parse_rfc3339)
             .is_some_and(|t| t <= due);
-    (claimed <= due && sealed - claimed <= tolerance && !gone_before).then_some(claimed)
+    let refuted = seal_refutes(claimed, sealed, tolerance, passes).is_some();
+    (claimed <= due && !refuted && !gone_before).then_some(claimed)
 }
 
 /// Take the snapshot of `student`'s `assignment` for `due`: the record, with the copy made
@@ -140,6 +163,7 @@ fn snapshot(
     due: NaiveDateTime,
     settings: SnapSettings,
 ) -> Map<String, Value> {
+    let passes = state.covered();
     let chosen = state
         .seals_of(student)
         .filter(|(sub, seal)| {
@@ -148,7 +172,9 @@ fn snapshot(
                     .removed
                     .contains(&(student.to_string(), sub.to_string()))
         })
-        .filter_map(|(sub, seal)| on_time(seal, due, settings.tolerance).map(|c| (c, sub, seal)))
+        .filter_map(|(sub, seal)| {
+            on_time(seal, due, settings.tolerance, &passes).map(|c| (c, sub, seal))
+        })
         .max_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
     let mut fields = json!({"student": student, "assignment": assignment,
         "due": deadlines::rfc3339(&due), "submission": null, "receipt": null, "copy": null});

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use exchange_core::backdate::DuePasses;
+use exchange_core::deadlines;
 use serde_json::{json, Value};
 
 /// What became of a sealed submission since.
@@ -96,6 +98,9 @@ pub struct CourseState {
     pub removed: BTreeSet<(String, String)>,
     /// (student, assignment) -> the last deadline snapshot taken.
     pub snapshots: BTreeMap<(String, String), Snapshot>,
+    /// Due date (RFC 3339) -> the pass that covered it: (started, completed), from the
+    /// `due_pass` records.
+    pub due_passes: BTreeMap<String, (String, String)>,
     /// Lines of `removals.jsonl` already taken in.
     pub removals_done: u64,
     /// seq of the last record applied.
@@ -192,12 +197,46 @@ impl CourseState {
                     },
                 );
             }
+            "due_pass" => {
+                let started = text(rec, "started");
+                self.due_passes
+                    .entry(text(rec, "due"))
+                    .or_insert((started, time));
+            }
             "fetched" => {
                 let marker = format!("{}+{}", text(rec, "assignment"), text(rec, "reported"));
                 self.fetched.insert((student, marker));
             }
             _ => {}
         }
+    }
+
+    /// When the pass covering each due date completed, as the seal rule reads it
+    /// ([`exchange_core::backdate::seal_refutes`]).
+    pub fn covered(&self) -> DuePasses {
+        self.due_passes
+            .iter()
+            .filter_map(|(due, (_, completed))| {
+                Some((
+                    deadlines::parse_rfc3339(due)?,
+                    deadlines::parse_rfc3339(completed)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The entry of `due_passes` in index.json (docs/notary.md §2).
+    pub fn due_passes_json(&self) -> Value {
+        self.due_passes
+            .iter()
+            .map(|(due, (started, completed))| {
+                (
+                    due.clone(),
+                    json!({"started": started, "completed": completed}),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
     }
 
     /// The seals of `student`, by submission name.

@@ -105,3 +105,50 @@ fn snapshots_keep_the_on_time_submission_once_per_due_date() {
     );
     ex.run(&["notary", "verify", "c1"]).ok();
 }
+
+#[test]
+fn a_complete_pass_the_attribute_cache_after_a_due_date_covers_it_once() {
+    let ex = Exchange::new();
+    ex.course("c1", &["alice", "bob"]);
+    let due = at(-30);
+    let doc = json!({"version": 1, "course": "c1", "updated": due.1,
+        "assignments": {"ps1": {"due": due.1}}});
+    ex.write("c1/outbound/.nbk8s-deadlines.json", &doc.to_string());
+    let until = at(-10);
+    let ext = json!({"version": 1, "course": "c1", "student": "alice", "updated": until.1,
+        "extensions": {"ps1": {"until": until.1, "granted": until.1}}});
+    ex.write(
+        "c1/feedback_public/alice/.nbk8s-deadlines.json",
+        &ext.to_string(),
+    );
+    let passes = |ex: &Exchange| -> Vec<Value> {
+        ledger(ex, "c1")
+            .into_iter()
+            .filter(|r| r["event"] == "due_pass")
+            .collect()
+    };
+    // Attributes cached for an hour could be older than either due date: nothing covered.
+    ex.run(&["notary", "run", "--once", "--attr-cache", "1h"])
+        .ok();
+    assert!(passes(&ex).is_empty());
+    ex.run(&["notary", "run", "--once", "--attr-cache", "3s"])
+        .ok();
+    ex.run(&["notary", "run", "--once", "--attr-cache", "3s"])
+        .ok();
+    let found = passes(&ex);
+    let dues: Vec<&str> = found.iter().map(|r| r["due"].as_str().unwrap()).collect();
+    assert_eq!(dues, [due.1.as_str(), until.1.as_str()], "once each");
+    let index: Value =
+        serde_json::from_str(&fs::read_to_string(ex.path("c1/.nbk8s-notary/index.json")).unwrap())
+            .unwrap();
+    let entry = &index["due_passes"][due.1.as_str()];
+    assert_eq!(entry["completed"], found[0]["time"]);
+    assert_eq!(entry["started"], found[0]["started"]);
+    assert!(entry["started"].as_str().unwrap() > due.1.as_str());
+    let log = ex.run(&["notary", "log", "c1"]).ok();
+    assert!(
+        log.stdout.contains(&format!("due date {} covered", due.1)),
+        "{}",
+        log.stdout
+    );
+}

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
 
-use crate::backdate::BackdateCheck;
+use crate::backdate::{BackdateCheck, GradeTime};
 use crate::copy::{copy_tree, CopyOptions};
 use crate::deadlines;
 use crate::error::{Error, Result};
@@ -88,6 +88,10 @@ pub struct CollectRequest<'a> {
     /// Seconds a claimed timestamp may precede what the filesystem saw before the
     /// submission is flagged as backdated ([`crate::backdate`]); None = no check.
     pub backdate_tolerance: Option<u64>,
+    /// `Exchange.grade_time`: with [`GradeTime::Seal`], a submission whose seal contradicts
+    /// its claim ([`crate::backdate::seal_refutes`]) gets its seal time in the collected
+    /// `timestamp.txt`, the time nbgrader grades by.
+    pub grade_time: GradeTime,
     /// `CourseDirectory.groupshared`: the collected copy is group-writable (directories
     /// 2775, files 0664) so the course's other instructors can replace it, as nbgrader's
     /// default makes it; else 0755/0644.
@@ -109,6 +113,40 @@ struct Candidate {
     name: String,
     timestamp: String,
     when: NaiveDateTime,
+    /// The time it is graded by when not its claim (its seal's), as parsed and as written
+    /// to `timestamp.txt`, with why ([`grade`]).
+    graded: Option<(NaiveDateTime, String, String)>,
+}
+
+impl Candidate {
+    /// The time nbgrader grades it by: its seal's where [`grade`] set one, else its claim.
+    fn grade_when(&self) -> NaiveDateTime {
+        self.graded.as_ref().map_or(self.when, |g| g.0)
+    }
+
+    /// The text of that time for `timestamp.txt`.
+    fn grade_stamp(&self) -> &str {
+        self.graded.as_ref().map_or(&self.timestamp, |g| &g.1)
+    }
+}
+
+/// With [`GradeTime::Seal`], make the seal's time the one `chosen` is graded by where the
+/// notary's seal contradicts its claim (the rule of [`BackdateCheck::graded_by_seal`]).
+fn grade(req: &CollectRequest<'_>, check: &BackdateCheck, student: &str, chosen: &mut Candidate) {
+    if req.grade_time != GradeTime::Seal {
+        return;
+    }
+    chosen.graded = check
+        .graded_by_seal(student, &chosen.name, chosen.when)
+        .map(|(sealed, why)| {
+            let stamp = sealed.format("%Y-%m-%d %H:%M:%S%.6f UTC").to_string();
+            let note = format!(
+                "graded by its seal time {stamp}, not its claimed time {:?} (grade_time \
+                 'seal'): it {why}",
+                chosen.timestamp
+            );
+            (sealed, stamp, note)
+        });
 }
 
 /// Collect (see the pyi).
@@ -125,6 +163,17 @@ pub fn collect(req: &CollectRequest<'_>) -> Result<Collected> {
     let mut check = BackdateCheck::for_course(&course, req.backdate_tolerance, &mut out.warnings);
     if let Some(index) = check.seals_mut() {
         index.cross_check(&course, &inbound.students, &mut out.warnings);
+    }
+    let index = crate::seals::SealIndex::path(&course);
+    // An index that exists but could not be read was warned about by `for_course`.
+    let absent = matches!(safefs::lkind(&index), Ok(None));
+    if req.grade_time == GradeTime::Seal && check.seals().is_none() && absent {
+        out.warnings.push(format!(
+            "the notary has sealed nothing in course {:?} ({} is absent): every submission \
+             is graded by its claimed time (grade_time 'seal' needs `nbgrader-k8s notary run`)",
+            req.course,
+            index.display()
+        ));
     }
     if req.before_duedate && check.seals().is_some() {
         out.warnings.push(format!(
@@ -207,7 +256,8 @@ fn collect_student(
     if let Some(due) = duedate {
         let found = notary::snapshot(course, check, student, req.assignment, due, &mut notes);
         warnings.extend(for_student(student, std::mem::take(&mut notes)));
-        if let Some((copy, chosen)) = found {
+        if let Some((copy, mut chosen)) = found {
+            grade(req, check, student, &mut chosen);
             let path = copy.path.clone();
             let placed =
                 place(req, (&path, &dest), &chosen, || Ok(copy)).map_err(Placed::into_error);
@@ -233,7 +283,8 @@ fn collect_student(
     let on_time = |c: &Candidate, due: NaiveDateTime| {
         notary::on_time(check, student, c, due, Path::new(""), &mut Vec::new())
     };
-    while let Some(chosen) = choose(&candidates, duedate, &on_time).cloned() {
+    while let Some(mut chosen) = choose(&candidates, duedate, &on_time).cloned() {
+        grade(req, check, student, &mut chosen);
         let source = inbox.path.join(&chosen.name);
         let placed = place(req, (&source, &dest), &chosen, || {
             let sealed =
@@ -259,7 +310,9 @@ fn collect_student(
             Err(Placed::Failed(e)) => Err(e),
             Ok(mut p) => {
                 if let Some(newest) = p.newest_ctime {
-                    if let Some(found) = check.judge(student, &chosen.name, chosen.when, newest) {
+                    // Graded by its seal: [`place`] said why, which is this finding.
+                    let found = check.judge(student, &chosen.name, chosen.when, newest);
+                    if let Some(found) = found.filter(|_| chosen.graded.is_none()) {
                         p.warnings
                             .push(format!("{} may be backdated: {found}", source.display()));
                     }
@@ -335,6 +388,9 @@ fn place(
     if !copy.note.is_empty() {
         warnings.push(copy.note);
     }
+    if let Some((_, _, note)) = &chosen.graded {
+        warnings.push(format!("{} {note}", source.display()));
+    }
     Ok(PlacedCopy {
         action,
         warnings,
@@ -389,6 +445,7 @@ fn candidates(
                 name: name.clone(),
                 timestamp: parsed.timestamp.clone(),
                 when,
+                graded: None,
             }),
             None => warnings.push(format!(
                 "student {student:?}: skipped {}: unreadable timestamp {:?}",
@@ -435,8 +492,8 @@ fn decide(req: &CollectRequest<'_>, dest: &Path, chosen: &Candidate) -> Result<D
         .is_some();
     if exists {
         let existing = existing_timestamp(dest);
-        let newer = existing.map_or(true, |t| chosen.when > t);
-        let differs = existing != Some(chosen.when);
+        let newer = existing.map_or(true, |t| chosen.grade_when() > t);
+        let differs = existing != Some(chosen.grade_when());
         if !((req.update && newer) || (req.before_duedate && differs)) {
             let action = if req.update {
                 Action::NotNewer
@@ -473,8 +530,9 @@ fn copy_in(
     let mut report = copy_tree(fd, source, staged.path(), &opts)?;
     report.warnings.extend(swept);
     // The copy's timestamp.txt is the one the name claims (what collect ordered by, and what
-    // `--update` and autograde read back): a student's missing, malformed or different one
-    // is replaced, with a warning when it disagreed.
+    // `--update` and autograde read back), or the seal's where that decides ([`grade`]): a
+    // student's missing, malformed or different one is replaced, with a warning when it
+    // disagreed with the name.
     let stamp = staged.path().join("timestamp.txt");
     let theirs = safefs::read_small(&stamp, SMALL_FILE).ok().flatten();
     if let Some(bytes) = &theirs {
@@ -488,8 +546,8 @@ fn copy_in(
             ));
         }
     }
-    if theirs.as_deref() != Some(chosen.timestamp.as_bytes()) {
-        stage::write_file(&stamp, chosen.timestamp.as_bytes())?;
+    if theirs.as_deref() != Some(chosen.grade_stamp().as_bytes()) {
+        stage::write_file(&stamp, chosen.grade_stamp().as_bytes())?;
     }
     if req.group_shared {
         group_share(staged.path())?;

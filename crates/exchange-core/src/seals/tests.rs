@@ -174,3 +174,29 @@ fn cross_check_refuses_index_entries_the_confirmation_contradicts() {
         assert!(all.contains(needle), "{needle}: {all}");
     }
 }
+
+#[test]
+fn index_due_passes_parse_and_garbled_ones_are_left_out() {
+    let (_t, course) = course();
+    let doc = serde_json::json!({"copy_of": "ledger", "course": "c1", "head": R, "seq": 1,
+        "seals": {},
+        "due_passes": {
+            "2026-12-08T17:00:00.000000Z": {"started": "2026-12-08T17:00:03.100000Z",
+                                            "completed": "2026-12-08T17:00:04.200000Z"},
+            "2026-12-09T17:00:00Z": {"started": "2026-12-09T17:00:03Z"},
+            "soon": {"completed": "2026-12-08T17:00:04Z"}}});
+    fs::write(SealIndex::path(&course), doc.to_string()).unwrap();
+    let index = SealIndex::load(&course).unwrap().unwrap();
+    let passes: Vec<(String, String)> = index
+        .due_passes()
+        .iter()
+        .map(|(due, done)| (format_time(due), format_time(done)))
+        .collect();
+    assert_eq!(
+        passes,
+        [(
+            "2026-12-08T17:00:00.000000Z".to_string(),
+            "2026-12-08T17:00:04.200000Z".to_string()
+        )]
+    );
+}

@@ -29,37 +29,54 @@ const SETTINGS: SnapSettings = SnapSettings {
 fn on_time_needs_the_claim_and_the_seal_in_time() {
     let due = at("2026-12-08 17:00:00 UTC");
     let tol = Duration::minutes(5);
+    let none = DuePasses::new();
     let ok = seal(
         "2026-12-08 16:59:00.000000 UTC",
         "2026-12-08T17:00:30Z",
         "r",
     );
-    assert!(on_time(&ok, due, tol).is_some());
+    assert!(on_time(&ok, due, tol, &none).is_some());
     let late = seal(
         "2026-12-08 17:00:01.000000 UTC",
         "2026-12-08T17:00:30Z",
         "r",
     );
-    assert!(on_time(&late, due, tol).is_none());
+    assert!(on_time(&late, due, tol, &none).is_none());
     // Claims an hour before the due date, first seen after it: planted.
     let planted = seal(
         "2026-12-08 16:00:00.000000 UTC",
         "2026-12-08T17:30:00Z",
         "r",
     );
-    assert!(on_time(&planted, due, tol).is_none());
+    assert!(on_time(&planted, due, tol, &none).is_none());
     let mut gone = ok.clone();
     gone.state = SealState::Vanished;
     gone.changed_at = Some("2026-12-08T16:59:50Z".into());
     assert!(
-        on_time(&gone, due, tol).is_none(),
+        on_time(&gone, due, tol, &none).is_none(),
         "deleted before the due date"
     );
     gone.changed_at = Some("2026-12-08T18:00:00Z".into());
     assert!(
-        on_time(&gone, due, tol).is_some(),
+        on_time(&gone, due, tol, &none).is_some(),
         "deleted after it: still on time"
     );
+    // The pass covering the due date completed at 17:00:02: a claim before it sealed at
+    // 17:00:04 was planted after the due date, though within the tolerance of its claim.
+    let passes = DuePasses::from([(due, at("2026-12-08 17:00:02 UTC"))]);
+    let plant = seal(
+        "2026-12-08 16:59:59.000000 UTC",
+        "2026-12-08T17:00:04Z",
+        "r",
+    );
+    assert!(on_time(&plant, due, tol, &none).is_some());
+    assert!(on_time(&plant, due, tol, &passes).is_none());
+    let there = seal(
+        "2026-12-08 16:59:59.000000 UTC",
+        "2026-12-08T17:00:01.500000Z",
+        "r",
+    );
+    assert!(on_time(&there, due, tol, &passes).is_some());
 }
 
 #[test]

@@ -189,6 +189,7 @@ pub(super) fn snapshot(
         name: name.to_string(),
         timestamp: parsed.timestamp,
         when,
+        graded: None,
     };
     Some((NotaryCopy { path, fd, note }, candidate))
 }

@@ -55,6 +55,7 @@ fn request<'a>(root: &'a Path, course_dir: &'a Path) -> CollectRequest<'a> {
         duedate: None,
         filter: Filter::default(),
         backdate_tolerance: None,
+        grade_time: GradeTime::Seal,
         group_shared: false,
     }
 }
@@ -64,6 +65,7 @@ fn candidate(ts: &str) -> Candidate {
         name: ts.into(),
         timestamp: ts.into(),
         when: timestamp::parse(ts).unwrap(),
+        graded: None,
     }
 }
 
@@ -257,7 +259,78 @@ fn a_submission_claiming_now_is_not_flagged() {
     req.backdate_tolerance = Some(300);
     let out = collect(&req).unwrap();
     assert_eq!(out.records.len(), 1);
-    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    // No notary: its claim stands, said once for the course.
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(out.warnings[0].starts_with("the notary has sealed nothing in course \"c1\""));
+    req.grade_time = GradeTime::Claim;
+    fs::remove_dir_all(template.join("submitted")).unwrap();
+    assert!(collect(&req).unwrap().warnings.is_empty());
+}
+
+#[test]
+fn without_a_notary_the_claims_stand_and_that_is_said_once() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    let template = t.path().to_path_buf();
+    let out = collect(&request(&root, &template)).unwrap();
+    assert_eq!(out.records.len(), 2);
+    let said: Vec<_> = out
+        .warnings
+        .iter()
+        .filter(|w| w.contains("sealed nothing"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", out.warnings);
+    assert!(said[0].contains("every submission is graded by its claimed time"));
+    let stamp = fs::read_to_string(t.path().join("submitted/alice/ps1/timestamp.txt")).unwrap();
+    assert_eq!(stamp, T3);
+}
+
+#[test]
+fn a_submission_its_seal_contradicts_is_graded_by_the_seal_time() {
+    let t = exchange();
+    let root = t.path().join("ex");
+    // T3 (13:00 UTC) was first seen a day later; bob's T1 at once.
+    let seals = serde_json::json!({
+        format!("alice/ps1+{T3}+r"): seal(T3, "2024-03-04T13:00:00.250000Z", "sealed", None),
+        format!("bob/ps1+{T1}+r"): seal(T1, "2024-03-01T12:00:09Z", "sealed", None)});
+    write_index(&root, seals, serde_json::json!({}));
+    let template = t.path().to_path_buf();
+    let mut req = request(&root, &template);
+    req.backdate_tolerance = Some(300);
+    let stamp = |s: &str| {
+        fs::read_to_string(t.path().join(format!("submitted/{s}/ps1/timestamp.txt"))).unwrap()
+    };
+    let out = collect(&req).unwrap();
+    assert_eq!(stamp("alice"), "2024-03-04 13:00:00.250000 UTC");
+    assert_eq!(stamp("bob"), T1);
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains(&format!(
+            "student \"alice\": {}/c1/inbound/alice/ps1+{T3}+r graded by its seal time \
+             2024-03-04 13:00:00.250000 UTC, not its claimed time \"{T3}\" (grade_time 'seal'): \
+             it claims 2024-03-03 13:00:00 UTC but the notary first saw it 86400 s later",
+            root.display()
+        )),
+        "{w}"
+    );
+    assert!(!w.contains("may be backdated"), "{w}");
+    assert_eq!(w.matches("graded by its seal").count(), 1, "{w}");
+    // Collecting again with --update compares with the time written: nothing newer.
+    req.update = true;
+    let again = collect(&req).unwrap();
+    assert!(again.records.iter().all(|r| r.action == Action::NotNewer));
+
+    // grade_time 'claim': the claim is written, and the seal is only a warning.
+    fs::remove_dir_all(t.path().join("submitted")).unwrap();
+    req.update = false;
+    req.grade_time = GradeTime::Claim;
+    let out = collect(&req).unwrap();
+    assert_eq!(stamp("alice"), T3);
+    let w = out.warnings.join("\n");
+    assert!(
+        w.contains("may be backdated") && !w.contains("graded by its seal"),
+        "{w}"
+    );
 }
 
 #[test]
