@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde_json::json;
 
 use crate::hub::hub_name;
-use crate::output::print_json;
+use crate::output::{print_json, say_err};
 use crate::roster::cmd::CsvArgs;
 use crate::roster::lms;
 
@@ -475,7 +475,7 @@ fn export(root: &Path, args: &ExportArgs) -> anyhow::Result<u8> {
         },
     };
     if let Some(why) = &seal_note {
-        eprintln!("nbgrader-k8s: note: no sealed time or receipt columns: {why}");
+        say_err!("nbgrader-k8s: note: no sealed time or receipt columns: {why}");
     }
     let export = build(args.lms, &roster, &book, seals.as_ref())?;
     let bytes = to_csv(args.lms, &export)?;
@@ -489,14 +489,14 @@ fn export(root: &Path, args: &ExportArgs) -> anyhow::Result<u8> {
         }
     }
     if !export.not_in_roster.is_empty() {
-        eprintln!(
+        say_err!(
             "nbgrader-k8s: {} student(s) in the gradebook but not in the roster, not exported: {}",
             export.not_in_roster.len(),
             export.not_in_roster.join(", ")
         );
     }
     if !export.not_in_gradebook.is_empty() {
-        eprintln!(
+        say_err!(
             "nbgrader-k8s: {} student(s) in the roster but not in the gradebook, not exported: {}",
             export.not_in_gradebook.len(),
             export.not_in_gradebook.join(", ")
@@ -515,7 +515,7 @@ fn export(root: &Path, args: &ExportArgs) -> anyhow::Result<u8> {
             "seals_note": seal_note,
         }))?;
     } else if let Some(path) = &args.output {
-        eprintln!(
+        say_err!(
             "nbgrader-k8s: wrote {} student(s) x {} assignment(s) for {} to {}",
             export.rows.len(),
             book.assignments.len(),

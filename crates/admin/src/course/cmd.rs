@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::hub::{hub_name, Group, Hub, HubArgs, CREATE_USERS_SCOPE, SCOPES};
 use crate::init::{summary_line, Owner};
-use crate::output::{print_json, say, Table};
+use crate::output::{print_json, say, say_err, Table};
 
 /// `course` arguments.
 #[derive(Debug, clap::Args)]
@@ -239,7 +239,7 @@ fn add(root: &Path, a: &AddArgs) -> anyhow::Result<u8> {
     let everyone: Vec<&String> = instructor.iter().chain(&student).collect();
     check_ids(&a.course, &everyone)?;
     if !a.json {
-        notes.iter().for_each(|n| eprintln!("note: {n}"));
+        notes.iter().for_each(|n| say_err!("note: {n}"));
     }
     let hub = a.hub.connect()?;
     let mut needed = SCOPES.to_vec();

@@ -171,7 +171,7 @@ fn sync(root: &Path, a: &SyncArgs) -> anyhow::Result<u8> {
         .filter(|r| hub_name(&r.id) != r.id)
         .count();
     if recased > 0 && !a.json {
-        eprintln!(
+        say_err!(
             "note: {recased} roster id(s) taken in lower case, as JupyterHub stores usernames"
         );
     }
