@@ -150,6 +150,17 @@ def test_a_hand_edited_index_that_would_make_a_plant_on_time_is_refused(released
     assert f"bob/{planted.name}: its sealed time is not the ledger's" in proc.stdout
     assert proc.returncode == 3
 
+    # status judges by the ledger's seals, not the edited copy, and says the copy differs.
+    args = ("status", "course101", "ps1", "--backdate-tolerance", "5")
+    proc = admin(course, *args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    (bob,) = [
+        s for s in json.loads(proc.stdout)["assignments"][0]["per_student"] if s["student"] == "bob"
+    ]
+    assert (bob["late"], bob["graded_by"]) == (True, "seal"), bob
+    proc = admin(course, *args)
+    assert "index.json of course101 differs from its ledger in 1 entry" in proc.stderr, proc.stderr
+
 
 def test_a_hand_edited_sealed_copy_is_refused_and_not_collected(released):
     course = released

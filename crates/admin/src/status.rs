@@ -13,6 +13,7 @@ use exchange_core::timestamp;
 use serde_json::json;
 
 use crate::course::{child_ids, existing};
+use crate::notary::checked_index;
 use crate::output::{print_json, warn_all, Table};
 use crate::roster::{gradebook_due_dates, gradebook_students};
 
@@ -181,12 +182,25 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<u8> {
         Some(roster) => roster,
         None => student_dirs(&course, &mut published_warnings)?,
     };
+    // The seals as the ledger has them, not the instructor-writable copy in the course.
+    let checked = checked_index(root, &course, &args.course);
+    let settled = checked.differences.iter().filter(|d| d.2).count();
+    if settled > 0 {
+        published_warnings.push(format!(
+            "the notary's index.json of {} differs from its ledger in {settled} entr{}: the \
+             ledger's seals are used (`nbgrader-k8s audit {}` lists them)",
+            args.course,
+            if settled == 1 { "y" } else { "ies" },
+            args.course
+        ));
+    }
     let grading = Grading {
         check: BackdateCheck::for_course(
             &course,
             Some(args.backdate_tolerance),
             &mut published_warnings,
-        ),
+        )
+        .with_seals(checked.index),
         grade_time: args.grade_time,
     };
     let mut names: BTreeSet<String> = released.clone();
